@@ -1,0 +1,94 @@
+"""Benchmark: ingest a large CSV and compare with DuckDB's bare read_csv of the same file.
+
+    python bench/ingest.py [--rows 10000000] [--dir /tmp/sc-bench]
+
+Both runs are separate processes on the same file in the same run; the script prints rows/s,
+peak RSS and the ratio (ingest time / bare load time). Goals (issue 2): >= 1M rows/s
+validated and stored, within 3x of the bare load, peak RSS < 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from records import write_file
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """(seconds, peak RSS in bytes, stdout) of a child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    stdout = proc.stdout.read().decode()
+    stderr = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"command failed ({status}): {' '.join(cmd)}\n{stderr}")
+    return seconds, usage.ru_maxrss * 1024, stdout
+
+
+BARE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [sys.argv[2]])
+print(con.execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the generated file and databases")
+    args = parser.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="sc-bench-ingest-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / f"records-{args.rows}.csv"
+    if not data.exists():
+        t0 = time.perf_counter()
+        write_file(data, args.rows)
+        print(f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
+    exe = [str(Path(sys.executable).with_name("socialcredit"))]
+    bare_db, sc_db = work / "bare.duckdb", work / "sc.duckdb"
+    for p in (bare_db, sc_db):
+        p.unlink(missing_ok=True)
+        shutil.rmtree(str(p) + ".rejects", ignore_errors=True)
+    env = dict(os.environ, SOCIALCREDIT_PROGRESS="false")
+    bare_s, bare_rss, _ = run([sys.executable, "-c", BARE, str(bare_db), str(data)])
+    run([*exe, "init", "--db", str(sc_db)], env)
+    ing_s, ing_rss, out = run([*exe, "ingest", "--db", str(sc_db), "--json", str(data)], env)
+    summary = json.loads(out)
+    rows = summary["rows"]
+    for label, secs, rss in (
+        ("bare DuckDB read_csv into a table", bare_s, bare_rss),
+        ("socialcredit ingest (validated)", ing_s, ing_rss),
+    ):
+        print(f"{label:34s} {secs:7.2f} s {rows / secs:12,.0f} rows/s  peak RSS {rss / 2**30:.2f} GiB")
+    print(f"accepted {summary['accepted']:,}, duplicates {summary['duplicates']:,}, rejected {summary['rejected']:,}")
+    ratio = ing_s / bare_s
+    print(f"ratio ingest / bare load: {ratio:.2f}x")
+    goals = [
+        ("rows/s >= 1,000,000", rows / ing_s >= 1_000_000),
+        ("within 3x of the bare load", ratio <= 3.0),
+        ("peak RSS < 2 GiB", ing_rss < 2 * 2**30),
+    ]
+    for label, ok in goals:
+        print(f"  goal {label}: {'met' if ok else 'NOT met'}")
+    if not args.keep and args.dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

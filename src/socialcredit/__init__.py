@@ -1,0 +1,3 @@
+"""socialcredit: an open, auditable public credit information platform."""
+
+__version__ = "0.1.0"

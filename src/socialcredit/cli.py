@@ -1,0 +1,343 @@
+"""The ``socialcredit`` command line. Every ``--json`` output is a stable contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from socialcredit import __version__
+from socialcredit.catalog import CatalogError, catalog_version, export_default, load_catalog, load_default
+from socialcredit.catalog.loader import default_catalog_dir
+from socialcredit.identity import codes as id_codes
+from socialcredit.ingest import ingest_files
+from socialcredit.settings import get_settings
+from socialcredit.store.base import StoreError
+from socialcredit.store.duckdb_store import DuckDBStore
+
+app = typer.Typer(
+    name="socialcredit",
+    help="An open, auditable public credit information platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Check and export rule catalogs.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: $SOCIALCREDIT_DB or ./socialcredit.duckdb)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _db_path(db: Path | None) -> Path:
+    return db if db is not None else get_settings().db
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _open_store(db: Path | None) -> DuckDBStore:
+    path = _db_path(db)
+    if not path.exists():
+        raise _fail(f"database {path} does not exist: run `socialcredit init --db {path}` first")
+    try:
+        store = DuckDBStore(path)
+        store.require_schema()
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    return store
+
+
+def _show_progress(json_mode: bool) -> bool:
+    return not json_mode and get_settings().progress and err.is_terminal
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """socialcredit: records, lists, joint measures, explanations, objections and repair."""
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Catalog directory (default: $SOCIALCREDIT_CATALOG_DIR or the packaged one)."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create or migrate the database and activate a catalog (safe to re-run)."""
+    path = _db_path(db)
+    cat_dir = catalog or get_settings().catalog_dir
+    try:
+        cat = load_catalog(cat_dir) if cat_dir else load_default()
+    except CatalogError as exc:
+        for issue in exc.issues:
+            err.print(f"  {issue}", highlight=False)
+        raise _fail(f"the catalog has {len(exc.issues)} error(s); nothing was changed", 1) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with DuckDBStore(path) as store:
+            applied = store.migrate()
+            version = store.store_catalog(cat)
+            schema = store.schema_version()
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    result = {
+        "db": str(path),
+        "schema_version": schema,
+        "migrations_applied": applied,
+        "catalog": cat.catalog.name,
+        "catalog_version": version,
+    }
+    if json_out:
+        _print_json(result)
+    else:
+        out.print(
+            f"database [bold]{path}[/] at schema version {schema}"
+            + (f" (applied {applied})" if applied else " (up to date)")
+        )
+        out.print(f"active catalog [bold]{cat.catalog.name}[/] {version}")
+
+
+@catalog_app.command("check")
+def catalog_check(
+    directory: Annotated[Path | None, typer.Argument(help="Catalog directory (default: the packaged one).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Validate a catalog: exit 0 when sound, 1 listing every error."""
+    target = directory or default_catalog_dir()
+    try:
+        cat = load_catalog(target)
+    except CatalogError as exc:
+        if json_out:
+            _print_json({"valid": False, "directory": str(target), "errors": [i.as_dict() for i in exc.issues]})
+        else:
+            err.print(f"[bold red]{target}: {len(exc.issues)} error(s)[/]", highlight=False)
+            for issue in exc.issues:
+                err.print(f"  {issue}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    summary = {
+        "valid": True,
+        "directory": str(target),
+        "name": cat.catalog.name,
+        "version": catalog_version(cat),
+        "counts": {
+            "sources": len(cat.sources),
+            "record_types": len(cat.record_types),
+            "lists": len(cat.lists),
+            "measures": len(cat.measures),
+            "memoranda": len(cat.memoranda),
+            "actions": len(cat.actions),
+            "legal_bases": len(cat.legal_bases),
+        },
+    }
+    if json_out:
+        _print_json(summary)
+    else:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["counts"].items())  # type: ignore[attr-defined]
+        out.print(f"[green]valid[/] catalog {cat.catalog.name} {summary['version']}: {counts}")
+
+
+@catalog_app.command("export")
+def catalog_export(
+    directory: Annotated[Path, typer.Argument(help="Directory to write the default catalog into.")],
+) -> None:
+    """Write the packaged default catalog out for editing."""
+    if directory.exists() and any(directory.iterdir()):
+        raise _fail(f"{directory} is not empty; export into a new or empty directory")
+    written = export_default(directory)
+    out.print(f"wrote {len(written)} files to {directory}; check edits with `socialcredit catalog check {directory}`")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files (.gz allowed for text).")],
+    db: DbOption = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Rejects file (JSON Lines); default: <db>.rejects/<time>.jsonl"),
+    ] = None,
+    fail_on_reject: Annotated[bool, typer.Option("--fail-on-reject", help="Exit 1 when any row was rejected.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Ingest agency files; each file is one all-or-nothing batch."""
+    store = _open_store(db)
+    path = _db_path(db)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    rejects_path = rejects or path.with_name(path.name + ".rejects") / f"ingest-{stamp}.jsonl"
+    show = _show_progress(json_out)
+    try:
+        if show:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("ingesting", total=1.0)
+
+                def report(message: str, fraction: float | None) -> None:
+                    bar.update(task, description=message, completed=fraction or 0.0)
+
+                summary = ingest_files(store, files, rejects_path, report)
+        else:
+            summary = ingest_files(store, files, rejects_path)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    if json_out:
+        _print_json(summary.model_dump(mode="json"))
+    else:
+        table = Table("file", "rows", "accepted", "duplicates", "rejected", "flagged", title="ingest")
+        for f in summary.files:
+            if f.status == "ok":
+                table.add_row(
+                    Path(f.file).name, str(f.rows), str(f.accepted), str(f.duplicates), str(f.rejected), str(f.flagged)
+                )
+            else:
+                table.add_row(Path(f.file).name, "[red]failed[/]", "-", "-", "-", "-")
+        table.add_row(
+            "[bold]total",
+            str(summary.rows),
+            str(summary.accepted),
+            str(summary.duplicates),
+            str(summary.rejected),
+            str(summary.flagged),
+        )
+        out.print(table)
+        for code, n in summary.errors_by_code.items():
+            out.print(f"  rejected for {code}: {n}")
+        if summary.rejects:
+            out.print(f"rejected rows and their reasons: [bold]{summary.rejects}[/]")
+    for f in summary.failed_files:
+        assert f.error is not None
+        err.print(
+            f"[bold red]error:[/] {f.error['message']} [{f.error['code']}]; nothing from this file was written",
+            highlight=False,
+        )
+    if summary.failed_files:
+        raise typer.Exit(2)
+    if fail_on_reject and summary.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def events(
+    subject: Annotated[str, typer.Argument(help="Citizen identity number or unified social credit code.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Every event recorded about one subject, in log order."""
+    kinds = id_codes.kinds_of(subject)
+    if not kinds:
+        reasons = []
+        for label, parse in (
+            ("citizen identity number", id_codes.parse_person),
+            ("unified social credit code", id_codes.parse_org),
+        ):
+            try:
+                parse(subject)
+            except id_codes.IdentityError as exc:
+                reasons.append(f"as a {label}: {exc.message}")
+        raise _fail(f"{subject!r} is not a valid identity code ({'; '.join(reasons)})")
+    code = id_codes.compact_person(subject) if "person" in kinds else id_codes.compact_org(subject)
+    store = _open_store(db)
+    try:
+        rows = store.events_for_subject(code)
+    finally:
+        store.close()
+    if json_out:
+        _print_json({"subject": code, "events": [r.model_dump(mode="json") for r in rows]})
+        return
+    if not rows:
+        out.print(f"no events about {code}")
+        return
+    table = Table(
+        "seq",
+        "recorded",
+        "source",
+        "action",
+        "type",
+        "record",
+        "decided",
+        "document",
+        "attrs",
+        title=f"events about {code} ({rows[0].subject_name or ''})",
+    )
+    for r in rows:
+        attrs = ", ".join(f"{k}={v}" for k, v in r.attrs.items() if v is not None)
+        table.add_row(
+            str(r.seq),
+            r.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            r.source,
+            r.action,
+            r.type,
+            r.record_id,
+            str(r.decided_on),
+            r.document_no or "",
+            attrs,
+        )
+    out.print(table)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo database.")] = Path("demo"),
+) -> None:
+    """Initialise a database, ingest the bundled sample files and show a subject's events."""
+    from socialcredit.sample import sample_files, sample_subject
+
+    directory.mkdir(parents=True, exist_ok=True)
+    db = directory / "socialcredit.duckdb"
+    out.rule("socialcredit demo")
+    init(db=db, catalog=None, json_out=False)
+    files = sample_files()
+    out.print(f"ingesting {len(files)} bundled sample files (re-running finds them all duplicates)")
+    try:
+        ingest(files=files, db=db, rejects=directory / "rejects.jsonl", fail_on_reject=False, json_out=False)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            raise
+    subject = sample_subject()
+    out.rule(f"events about {subject}")
+    events(subject=subject, db=db, json_out=False)
+    out.print(f"try: socialcredit events {subject} --db {db} --json")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,40 @@
+"""Ingestion of agency files into the event log."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from socialcredit.ingest.pipeline import Ingestor, Progress, RejectsWriter
+from socialcredit.ingest.report import FileProblem, FileSummary, IngestSummary
+from socialcredit.store.duckdb_store import DuckDBStore
+
+__all__ = ["FileProblem", "FileSummary", "IngestSummary", "ingest_files"]
+
+
+def ingest_files(
+    store: DuckDBStore,
+    paths: list[Path],
+    rejects_path: Path,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest each file as its own batch (transaction), in order; rejects go to one file."""
+    ingestor = Ingestor(store, progress)
+    writer = RejectsWriter(rejects_path)
+    files: list[FileSummary] = []
+    for path in paths:
+        files.append(ingestor.ingest_file(path, writer))
+    codes: Counter[str] = Counter()
+    for f in files:
+        codes.update(f.errors_by_code)
+    return IngestSummary(
+        rows=sum(f.rows for f in files),
+        accepted=sum(f.accepted for f in files),
+        duplicates=sum(f.duplicates for f in files),
+        rejected=sum(f.rejected for f in files),
+        rejects=str(rejects_path) if writer.written else None,
+        flagged=sum(f.flagged for f in files),
+        catalog_version=ingestor.catalog_version,
+        files=files,
+        errors_by_code=dict(sorted(codes.items())),
+    )

@@ -1,0 +1,883 @@
+"""Ingest one agency file as one transaction, streamed in chunks of rows.
+
+For each chunk (all inside the file's transaction):
+1. resolve follow-up events to their records (in the log, which already holds the earlier
+   chunks of this file, or in the chunk itself); follow-ups whose record is not found yet
+   are deferred to a final pass, since the record may come later in the file;
+2. row-local checks generated from the catalog, identity codes validated in bulk (``chk``);
+3. cross-row checks: duplicates and conflicts, record-id reuse, unknown or rejected records,
+   rule bars that need history (re-listing, repair minimum), constraints on amended records;
+4. append accepted rows to ``events``; keep rejected rows (with reasons) for the rejects file;
+   flag subjects whose name disagrees with the one on file.
+Then the deferred follow-ups, line numbers for irregular CSV, the run record (hash-chained),
+the rejects file, and COMMIT. A file-level problem anywhere rolls everything back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from socialcredit.catalog.models import AttributeSpec
+from socialcredit.identity import bulk as id_bulk
+from socialcredit.identity import codes as id_codes
+from socialcredit.ingest import reading
+from socialcredit.ingest.reading import Source
+from socialcredit.ingest.report import FileProblem, FileSummary
+from socialcredit.ingest.sqlgen import (
+    Check,
+    attrs_json,
+    condition_sql,
+    err,
+    errors_expr,
+    ident,
+    lit,
+    render,
+    row_checks,
+    stage_select,
+    typed_value,
+)
+from socialcredit.store.duckdb_store import DuckDBStore
+
+Progress = Callable[[str, float | None], None]
+"""Called with a description and the fraction of the file done (None when unknown)."""
+_TEMP_TABLES = (
+    "chk",
+    "rowfail",
+    "fu",
+    "prior",
+    "repeats",
+    "reused",
+    "outcome",
+    "fu_state",
+    "deferred",
+    "rej_all",
+    "stage_json",
+    "run_subjects",
+)
+
+
+def _noop(_: str, __: float | None) -> None:
+    return None
+
+
+class RejectsWriter:
+    """Appends rejected rows to one JSON Lines file, created on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows (flushed and synced before the batch commits)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.written += len(rows)
+
+
+@dataclass
+class _Run:
+    """State of one file's ingest."""
+
+    source: Source
+    run_id: int
+    base_seq: int
+    recorded_at: datetime
+    rows: int = 0
+    duplicates: int = 0
+    flagged: int = 0
+    size: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+
+
+class Ingestor:
+    """Ingests files into one store under its active catalog."""
+
+    def __init__(self, store: DuckDBStore, progress: Progress | None = None) -> None:
+        self.store = store
+        self.con = store.con
+        self.catalog_version, self.catalog = store.active_catalog()
+        self.progress = progress or _noop
+        self.chunk_rows = store.settings.ingest_chunk_rows
+        self._plan = row_checks(self.catalog)
+        self._checks = self._plan.all
+        self._bad = self._plan.bad()
+        self._failed = self._plan.failed()
+        self._attrs_json = attrs_json(self.catalog)
+        self._raw_columns = list(reading.CORE_COLUMNS) + reading.attribute_names(self.catalog)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def ingest_file(self, path: Path, rejects: RejectsWriter) -> FileSummary:
+        """Ingest one file as one batch; file-level problems give status 'failed'.
+
+        Chunks are checked one after the other and their accepted rows appended to ``events``
+        above the published watermark (``store.published_seq``), where no reader sees them
+        and checks of later chunks do. At the end one transaction records the run, its
+        subjects and flags and moves the watermark: the whole file appears at once, or (on any
+        problem) its unpublished rows are removed and nothing appears. Checking inside one long
+        transaction instead would keep every replaced scratch table in memory until the
+        commit. Rejected rows are written out before that transaction commits."""
+        summary = FileSummary(file=str(path), status="ok")
+        reader = self.con.cursor()
+        try:
+            with self.store.write_lock:
+                self.store.discard_unpublished()
+                try:
+                    source = reading.open_source(path, self.catalog, reader)
+                    summary.format = source.label
+                    run = self._start_run(source, path)
+                    for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
+                        self._chunk(run, table, final=False)
+                        self.progress(f"{path.name}: {run.rows:,} rows checked", _fraction(reader))
+                    self._deferred(run)
+                    self.progress(f"{path.name}: publishing {run.rows:,} rows", 1.0)
+                    self._finish(run, summary, rejects)
+                except BaseException:
+                    self.store.discard_unpublished()
+                    raise
+            return summary
+        except FileProblem as problem:
+            summary.status = "failed"
+            summary.error = {"code": problem.code, "message": problem.message}
+            summary.rows = summary.accepted = summary.duplicates = summary.rejected = 0
+            summary.run_id = None
+            return summary
+        finally:
+            reader.close()
+            self._drop_temp()
+
+    # -- run --------------------------------------------------------------------------------
+
+    def _start_run(self, source: Source, path: Path) -> _Run:
+        self.con.execute("SET preserve_insertion_order = false")
+        run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchall()[0][0])
+        base = self.store.published_seq()
+        cols = ", ".join(f"{ident(c)} VARCHAR" for c in self._raw_columns)
+        for statement in (
+            f"CREATE OR REPLACE TEMP TABLE rej_all (_rn BIGINT, _line BIGINT, errors {_ERR_LIST}, "
+            f"ids INTEGER[], {cols}, s_code VARCHAR, kind VARCHAR, s_birth DATE, "
+            "_extra VARCHAR[], _parse_error VARCHAR)",
+            f"CREATE OR REPLACE TEMP TABLE deferred (_rn BIGINT, _line BIGINT, {cols}, "
+            "_extra VARCHAR[], _parse_error VARCHAR)",
+        ):
+            self.con.execute(statement)
+        size = path.stat().st_size
+        return _Run(source, run_id, base, datetime.now(UTC), size=size)
+
+    def _chunk(self, run: _Run, table: pa.Table, final: bool) -> None:
+        """Check and append one chunk of input rows (``final``: the deferred follow-ups)."""
+        self.con.register("cur", table)
+        try:
+            if final:
+                self.con.execute("CREATE OR REPLACE TEMP VIEW stage AS SELECT * FROM deferred")
+            elif run.source.format == "jsonl":
+                # JSON extraction is costly: do it once per chunk.
+                self._scratch("stage_json", stage_select(run.source, self.catalog, "cur"))
+                self.con.execute("CREATE OR REPLACE TEMP VIEW stage AS SELECT * FROM stage_json")
+            else:
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW stage AS {stage_select(run.source, self.catalog, 'cur')}"
+                )
+            n = int(self.con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
+            if not final:
+                run.rows += n
+            if n == 0:
+                return
+            self._resolve_followups(final)
+            self._identities()
+            self._row_checks()
+            self._cross_checks(final)
+            self._append(run)
+        finally:
+            self.con.unregister("cur")
+            self.con.unregister("ids")
+
+    def _deferred(self, run: _Run) -> None:
+        """Follow-ups whose record was not found when their chunk was checked: the record
+        may have come later in the file; now it is in the log or it never came."""
+        pending = int(self.con.execute("SELECT count(*) FROM deferred").fetchall()[0][0])
+        if pending:
+            self._chunk(run, pa.table({"_rn": pa.array([], pa.int64())}), final=True)
+
+    # -- per chunk ----------------------------------------------------------------------------
+
+    def _scratch(self, name: str, sql: str) -> None:
+        """Materialise a per-chunk result as the temporary table ``name``."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def _add_outcome(self, sql: str) -> None:
+        """Append rows to the chunk's ``outcome`` (status and errors of rows not accepted)."""
+        self.con.execute(f"INSERT INTO outcome {sql}")
+
+    def _resolve_followups(self, final: bool) -> None:
+        """For every follow-up row, the record it concerns: in the log or created in the chunk."""
+        self._scratch(
+            "fu",
+            """
+            WITH f AS (
+                SELECT _rn, source, record_id FROM stage
+                WHERE coalesce(lower(action), 'create') <> 'create' AND record_id IS NOT NULL
+            ),
+            logrec AS (
+                SELECT e.source, e.record_id, e.subject_id, e.subject_kind, e.type, e.decided_on,
+                       e.attrs, e.seq
+                FROM events e SEMI JOIN f ON e.source = f.source AND e.record_id = f.record_id
+                WHERE e.action = 'create'
+            ),
+            batchrec AS (
+                SELECT s.source, coalesce(s.record_id, s.event_id) AS record_id,
+                       arg_min(s.type, s._rn) AS type, min(s._rn) AS crn
+                FROM stage s SEMI JOIN f
+                  ON s.source = f.source AND coalesce(s.record_id, s.event_id) = f.record_id
+                WHERE coalesce(lower(s.action), 'create') = 'create'
+                GROUP BY ALL
+            ),
+            rejected AS (
+                SELECT r.source, r.record_id, min(r._line) AS line
+                FROM rej_all r SEMI JOIN f ON r.source = f.source AND r.record_id = f.record_id
+                WHERE r.action = 'create' GROUP BY ALL
+            )
+            SELECT f._rn, l.subject_id AS r_subject, l.subject_kind AS r_kind,
+                   coalesce(l.type, b.type) AS r_type, l.decided_on AS r_decided,
+                   l.attrs AS r_attrs, l.seq AS r_seq, b.crn AS r_crn, x.line AS r_rejected_line
+            FROM f LEFT JOIN logrec l USING (source, record_id)
+                   LEFT JOIN batchrec b USING (source, record_id)
+                   LEFT JOIN rejected x USING (source, record_id)
+            """,
+        )
+        if not final:
+            # Not found anywhere yet: keep for the final pass (the record may come later).
+            cols = ", ".join(ident(c) for c in ["_rn", "_line", *self._raw_columns, "_extra", "_parse_error"])
+            self.con.execute(
+                f"""
+                INSERT INTO deferred SELECT {cols} FROM stage
+                WHERE _rn IN (SELECT _rn FROM fu WHERE r_seq IS NULL AND r_crn IS NULL
+                              AND r_rejected_line IS NULL)
+                """
+            )
+            self.con.execute(
+                "CREATE OR REPLACE TEMP VIEW stage_now AS SELECT * FROM stage "
+                "WHERE _rn NOT IN (SELECT _rn FROM deferred)"
+            )
+        else:
+            self.con.execute("CREATE OR REPLACE TEMP VIEW stage_now AS SELECT * FROM stage")
+
+    def _identities(self) -> None:
+        """Validate the chunk's identity codes in bulk (vectorised) into ``ids``."""
+        table = self.con.sql("SELECT _rn, subject_id, person_id FROM stage_now").to_arrow_table()
+        subj = id_bulk.validate_codes(table.column("subject_id"))
+        pers = id_bulk.validate_codes(table.column("person_id"))
+        ids = pa.table(
+            {
+                "_rn": table.column("_rn"),
+                "s_code": subj.column("code"),
+                "s_person": subj.column("person_ok"),
+                "s_org": subj.column("org_ok"),
+                "s_birth": subj.column("birth_date"),
+                "p_code": pers.column("code"),
+                "p_person": pers.column("person_ok"),
+            }
+        )
+        self.con.register("ids", ids)
+
+    def _row_checks(self) -> None:
+        """Build ``chk``: normalised values, effective type and kind, row-local errors."""
+        single = " ".join(
+            f"WHEN {lit(code)} THEN {lit(rt.subjects[0])}"
+            for code, rt in self.catalog.record_types.items()
+            if len(rt.subjects) == 1
+        )
+        single_kind = f"CASE etype {single} END" if single else "NULL"
+        amount_re = lit(r"^[+-]?[0-9]+(\.[0-9]{1,2})?$")
+        num_re = lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+        date_re = lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        hashed = ", ".join(
+            f"coalesce(CAST({c} AS VARCHAR), '')"
+            for c in (
+                "action",
+                "record_id",
+                "coalesce(s_code, subject_id)",
+                "subject_name",
+                "subject_kind",
+                "type",
+                "decided_on",
+                "document_no",
+                "amount_v",
+                "quantity_v",
+                "attrs",
+            )
+        )
+        self._scratch(
+            "chk",
+            f"""
+            WITH a AS (
+                SELECT st.* REPLACE (coalesce(lower(st.action), 'create') AS action),
+                       i.s_code, i.s_person, i.s_org, i.s_birth, i.p_code, i.p_person
+                FROM stage_now st JOIN ids i ON i._rn = st._rn
+            ),
+            b AS (
+                SELECT a.* REPLACE (
+                        coalesce(a.record_id, CASE WHEN a.action = 'create' THEN a.event_id END) AS record_id),
+                       coalesce(a.type, fu.r_type) AS etype,
+                       fu.r_subject, fu.r_kind, fu.r_decided, fu.r_attrs, fu.r_seq, fu.r_crn,
+                       fu.r_rejected_line, fu._rn IS NOT NULL AS is_fu,
+                       CASE WHEN regexp_matches(a.decided_on, {date_re})
+                            THEN TRY_CAST(a.decided_on AS DATE) END AS decided,
+                       CASE WHEN regexp_matches(a.amount, {amount_re})
+                            THEN TRY_CAST(a.amount AS DECIMAL(18, 2)) END AS amount_v,
+                       CASE WHEN regexp_matches(a.quantity, {num_re})
+                            THEN TRY_CAST(a.quantity AS DOUBLE) END AS quantity_v
+                FROM a LEFT JOIN fu ON fu._rn = a._rn
+            ),
+            c AS (
+                SELECT b.*,
+                    CASE
+                        WHEN s_code IS NULL THEN NULL
+                        WHEN subject_kind = 'person' THEN CASE WHEN s_person THEN 'person' END
+                        WHEN subject_kind = 'organisation' THEN CASE WHEN s_org THEN 'organisation' END
+                        WHEN s_person AND s_org THEN coalesce({single_kind}, 'person')
+                        WHEN s_person THEN 'person'
+                        ELSE 'organisation'
+                    END AS kind
+                FROM b
+            ),
+            d AS (
+                SELECT c.*, {self._bad} AS bad, {self._attrs_json} AS attrs FROM c
+            )
+            SELECT d.*, md5(concat_ws(chr(31), {hashed})) AS chash FROM d
+            """,
+        )
+        # Which checks the bad rows fail (evaluated, and planned, only when there are some).
+        bad = int(self.con.execute("SELECT count(*) FROM chk WHERE bad").fetchall()[0][0])
+        failed = self._failed if bad else "CAST([] AS INTEGER[])"
+        self._scratch("rowfail", f"SELECT _rn, CAST({failed} AS INTEGER[]) AS ids FROM chk WHERE bad")
+
+    def _cross_checks(self, final: bool) -> None:
+        """Build ``outcome`` for every row of the chunk that is not simply accepted."""
+        # Keys already in the log (earlier files, or earlier chunks of this one).
+        self._scratch(
+            "prior",
+            """
+            SELECT c._rn, e.content_hash = c.chash AS same, e.seq AS prior_seq, e.line AS prior_line,
+                   e.run_id AS prior_run
+            FROM chk c JOIN events e ON e.source = c.source AND e.event_id = c.event_id
+            """,
+        )
+        # Keys repeated within the chunk: later rows compare to the first.
+        self._scratch(
+            "repeats",
+            """
+            WITH k AS (
+                SELECT source, event_id, min(_rn) AS first_rn FROM chk
+                WHERE event_id IS NOT NULL AND source IS NOT NULL
+                GROUP BY ALL HAVING count(*) > 1
+            )
+            SELECT c._rn, c.chash = f.chash AS same, f._line AS first_line
+            FROM chk c JOIN k ON c.source = k.source AND c.event_id = k.event_id
+                       JOIN chk f ON f._rn = k.first_rn
+            WHERE c._rn <> k.first_rn
+            """,
+        )
+        # Creates reusing a record id (in the log, or earlier in the chunk).
+        self._scratch(
+            "reused",
+            """
+            WITH k AS (
+                SELECT source, record_id, min(_rn) AS first_rn FROM chk
+                WHERE action = 'create' AND record_id IS NOT NULL
+                GROUP BY ALL HAVING count(*) > 1
+            )
+            SELECT c._rn, 'earlier in this file' AS origin FROM chk c
+              JOIN k ON c.source = k.source AND c.record_id = k.record_id
+            WHERE c.action = 'create' AND c._rn <> k.first_rn
+            UNION ALL
+            SELECT c._rn, 'in the log (event #' || min(e.seq) || ')' FROM chk c
+              JOIN events e ON e.source = c.source AND e.record_id = c.record_id
+            WHERE c.action = 'create' AND e.action = 'create' AND e.event_id <> c.event_id
+            GROUP BY c._rn
+            """,
+        )
+        conflict_prior = err(
+            "event_id",
+            "conflict",
+            "'event ' || c.event_id || ' of source ' || c.source || ' was already recorded ' || "
+            "CASE WHEN p.prior_run = (SELECT max(run_id) FROM ingest_runs) + 1 "
+            "THEN 'earlier in this file (line ' || p.prior_line || ')' "
+            "ELSE '(event #' || p.prior_seq || ')' END || "
+            "' with different content; send a correct event instead of changing an event'",
+        )
+        conflict_repeat = err(
+            "event_id",
+            "conflict",
+            "'event ' || c.event_id || ' appears earlier in this file (line ' || r.first_line || ') '"
+            "|| 'with different content'",
+        )
+        reuse = err(
+            "record_id",
+            "record_exists",
+            "'record ' || c.record_id || ' of source ' || c.source || ' already exists ' || u.origin "
+            "|| '; use a correct event to amend it'",
+        )
+        self._scratch(
+            "outcome",
+            f"""
+            SELECT c._rn,
+                CASE WHEN p.same OR r.same THEN 'duplicate' ELSE 'rejected' END AS status,
+                CASE
+                    WHEN p.same OR r.same THEN CAST(NULL AS {_ERR_LIST})
+                    WHEN p._rn IS NOT NULL THEN [{conflict_prior}]
+                    WHEN r._rn IS NOT NULL THEN [{conflict_repeat}]
+                    WHEN u._rn IS NOT NULL THEN [{reuse}]
+                END AS errors,
+                CAST(CASE WHEN p._rn IS NULL AND r._rn IS NULL THEN f.ids END AS INTEGER[]) AS ids
+            FROM chk c
+              LEFT JOIN prior p ON p._rn = c._rn
+              LEFT JOIN repeats r ON r._rn = c._rn
+              LEFT JOIN (SELECT _rn, first(origin) AS origin FROM reused GROUP BY _rn) u ON u._rn = c._rn
+              LEFT JOIN rowfail f ON f._rn = c._rn
+            WHERE p._rn IS NOT NULL OR r._rn IS NOT NULL OR u._rn IS NOT NULL OR c.bad
+            """,
+        )
+        self._followup_checks()
+        self._bar_checks()
+
+    def _followup_checks(self) -> None:
+        """Follow-ups must reach an existing record of the same source (in the log or accepted
+        in this chunk) and match its subject; amended records must still satisfy the type's
+        constraints; repairs must respect the minimum publication period."""
+        self._scratch(
+            "fu_state",
+            """
+            SELECT c._rn,
+                   coalesce(c.r_subject, b.s_code) AS rec_subject,
+                   coalesce(c.r_kind, b.kind) AS rec_kind,
+                   coalesce(c.r_decided, b.decided) AS rec_decided,
+                   coalesce(c.r_attrs, b.attrs) AS rec_attrs,
+                   coalesce(b._line, c.r_rejected_line) AS rec_line,
+                   c.r_seq IS NULL AND (c.r_crn IS NULL OR o._rn IS NOT NULL) AS missing
+            FROM chk c
+              LEFT JOIN chk b ON b._rn = c.r_crn
+              LEFT JOIN outcome o ON o._rn = c.r_crn AND o.status = 'rejected'
+            WHERE c.is_fu AND c._rn NOT IN (SELECT _rn FROM outcome)
+            """,
+        )
+        checks = [
+            Check(
+                "s.missing AND s.rec_line IS NULL",
+                err(
+                    "record_id",
+                    "unknown_record",
+                    "'no record ' || c.record_id || ' from source ' || c.source "
+                    "|| ' exists (neither in the log nor in this file)'",
+                ),
+            ),
+            Check(
+                "s.missing AND s.rec_line IS NOT NULL",
+                err(
+                    "record_id",
+                    "unknown_record",
+                    "'record ' || c.record_id || ' was rejected in this file (line ' || s.rec_line || ')'",
+                ),
+            ),
+            Check(
+                "NOT s.missing AND c.s_code IS NOT NULL AND c.s_code <> s.rec_subject",
+                err(
+                    "subject_id",
+                    "record_mismatch",
+                    "'record ' || c.record_id || ' concerns ' || s.rec_subject || ', not ' || c.s_code",
+                ),
+            ),
+            Check(
+                "NOT s.missing AND c.type IS NOT NULL AND c.type <> c.etype",
+                err(
+                    "type",
+                    "record_mismatch",
+                    "'record ' || c.record_id || ' is a ' || c.etype || ' record, not ' || c.type",
+                ),
+            ),
+        ]
+        for code, rt in self.catalog.record_types.items():
+            for rule in rt.constraints:
+                names = set(rule.when) | set(rule.then)
+                if not names <= set(rt.attributes):
+                    continue
+                merged = {
+                    n: f"coalesce({_row_value(n, spec)}, {_record_value(n, spec)})" for n, spec in rt.attributes.items()
+                }
+                when = " AND ".join(condition_sql(n, c, rt.attributes[n], merged[n]) for n, c in rule.when.items())
+                then = " AND ".join(condition_sql(n, c, rt.attributes[n], merged[n]) for n, c in rule.then.items())
+                checks.append(
+                    Check(
+                        f"NOT s.missing AND c.etype = {lit(code)} AND c.action IN ('correct', 'extend') "
+                        f"AND {when} AND NOT ({then})",
+                        err("attrs", rule.code, lit(rule.message + " (the amended record would break this rule)")),
+                    )
+                )
+            checks.extend(self._repair_checks(code))
+        self._add_outcome(
+            f"""
+            SELECT _rn, 'rejected', errors, CAST(NULL AS INTEGER[]) FROM (
+                SELECT c._rn, {errors_expr(checks)} AS errors
+                FROM fu_state s JOIN chk c ON c._rn = s._rn
+            ) WHERE errors IS NOT NULL
+            """
+        )
+
+    def _repair_checks(self, code: str) -> list[Check]:
+        rt = self.catalog.record_types[code]
+        sev = rt.publication.severity_attribute
+        if sev is None or not any(b.rule == "repair_minimum" for b in rt.bars):
+            return []
+        checks = []
+        for regime in self.catalog.publication_regimes.values():
+            lo = f"s.rec_decided >= DATE {lit(str(regime.effective_from))}" if regime.effective_from else "TRUE"
+            hi = f"s.rec_decided <= DATE {lit(str(regime.effective_until))}" if regime.effective_until else "TRUE"
+            for severity, periods in regime.severities.items():
+                earliest = f"CAST(s.rec_decided + {periods.minimum.sql_interval()} AS DATE)"
+                checks.append(
+                    Check(
+                        f"NOT s.missing AND c.etype = {lit(code)} AND c.action = 'repair' AND {lo} AND {hi} "
+                        f"AND json_extract_string(s.rec_attrs, {lit('$.' + sev)}) = {lit(severity)} "
+                        f"AND c.decided < {earliest}",
+                        err(
+                            "decided_on",
+                            "repair_too_early",
+                            f"'a {severity} finding of ' || s.rec_decided || ' may be repaired from ' || "
+                            f"{earliest} || "
+                            f"{lit(f' (minimum {periods.minimum} under {regime.name}); repair requested on ')} "
+                            "|| c.decided",
+                        ),
+                    )
+                )
+        return checks
+
+    def _bar_checks(self) -> None:
+        """Re-listing bars: a create barred for a period after a deletion of the same subject's
+        record of that type, for the reasons the bar names."""
+        for code, rt in self.catalog.record_types.items():
+            for bar in rt.bars:
+                if bar.rule != "relisting_after_deletion" or bar.period is None:
+                    continue
+                when = (
+                    " AND ".join(
+                        condition_sql(n, c, rt.attributes[n], f"json_extract_string(c.attrs, {lit('$.' + n)})")
+                        for n, c in bar.when.items()
+                    )
+                    or "TRUE"
+                )
+                reasons = "[" + ", ".join(lit(r) for r in bar.reasons) + "]"
+                same = ""
+                if bar.same_attribute:
+                    path = lit("$." + bar.same_attribute)
+                    same = (
+                        f"AND (json_extract_string(c.attrs, {path}) IS NULL OR "
+                        f"json_extract_string(d.rec_attrs, {path}) IS NULL OR "
+                        f"json_extract_string(c.attrs, {path}) = json_extract_string(d.rec_attrs, {path}))"
+                    )
+                until = f"CAST(d.decided + {bar.period.sql_interval()} AS DATE)"
+                reason_text = " or ".join(bar.reasons).replace("_", " ")
+                message = (
+                    f"'a deletion (' || {lit(reason_text)} || ') on ' || d.decided || ' (' || "
+                    f"coalesce(d.document_no, d.ref) || ') bars this new listing until ' || {until} || "
+                    f"{lit(f' ({bar.period} after the deletion)')}"
+                )
+                self._add_outcome(
+                    f"""
+                    WITH deletions AS (
+                        SELECT e.subject_id, e.decided_on AS decided, e.document_no, r.attrs AS rec_attrs,
+                               'event #' || e.seq AS ref
+                        FROM events e JOIN events r ON r.source = e.source AND r.record_id = e.record_id
+                             AND r.action = 'create'
+                        WHERE e.type = {lit(code)} AND e.action = 'delist'
+                          AND list_contains({reasons}, json_extract_string(e.attrs, '$.reason'))
+                        UNION ALL
+                        SELECT s.rec_subject, c.decided, c.document_no, s.rec_attrs, 'line ' || c._line
+                        FROM chk c JOIN fu_state s ON s._rn = c._rn
+                        WHERE c.etype = {lit(code)} AND c.action = 'delist' AND NOT s.missing
+                          AND list_contains({reasons}, json_extract_string(c.attrs, '$.reason'))
+                          AND c._rn NOT IN (SELECT _rn FROM outcome)
+                    )
+                    SELECT c._rn, 'rejected', [{err("type", "relisting_barred", message)}], CAST(NULL AS INTEGER[])
+                    FROM chk c JOIN deletions d ON d.subject_id = c.s_code
+                    WHERE c.etype = {lit(code)} AND c.action = 'create' AND {when}
+                      AND c.decided >= d.decided AND c.decided <= {until} {same}
+                      AND c._rn NOT IN (SELECT _rn FROM outcome)
+                    QUALIFY row_number() OVER (PARTITION BY c._rn ORDER BY d.decided DESC) = 1
+                    """
+                )
+
+    def _append(self, run: _Run) -> None:
+        """Append the chunk's accepted rows; keep its rejected rows; count duplicates."""
+        self.con.execute(
+            f"""
+            INSERT INTO events
+            SELECT {run.base_seq} + c._rn + 1, {run.run_id}, c.source, c.event_id, c.action, c.record_id,
+                   coalesce(s.rec_subject, c.s_code), coalesce(s.rec_kind, c.kind), c.subject_name,
+                   c.etype, c.decided, c.document_no, c.amount_v, c.quantity_v, c.attrs, c.chash,
+                   ?, ?, ?, c._line
+            FROM chk c
+              ANTI JOIN outcome o ON o._rn = c._rn
+              LEFT JOIN fu_state s ON s._rn = c._rn
+            """,
+            [run.recorded_at, self.catalog_version, run.source.path.name],
+        )
+        cols = ", ".join(f"c.{ident(col)}" for col in self._raw_columns)
+        self.con.execute(
+            f"""
+            INSERT INTO rej_all
+            SELECT c._rn, c._line, o.errors, o.ids, {cols}, c.s_code, c.kind, c.s_birth, c._extra,
+                   c._parse_error
+            FROM outcome o JOIN chk c ON c._rn = o._rn WHERE o.status = 'rejected'
+            """
+        )
+        dup = self.con.execute("SELECT count(*) FROM outcome WHERE status = 'duplicate'").fetchall()
+        run.duplicates += int(dup[0][0])
+
+    def _subjects(self, run: _Run) -> None:
+        """Register the run's new subjects; flag names that disagree with the name on file
+        (or with each other within the file)."""
+        self._scratch(
+            "run_subjects",
+            f"""
+            SELECT subject_id,
+                   arg_min(subject_kind, seq) AS kind,
+                   arg_min(subject_name, seq) FILTER (WHERE subject_name IS NOT NULL) AS first_name,
+                   list(DISTINCT subject_name) FILTER (WHERE subject_name IS NOT NULL) AS names,
+                   min(seq) AS first_seq
+            FROM events WHERE seq > {run.base_seq}
+            GROUP BY ALL
+            """,
+        )
+        flagged = self.con.execute(
+            f"""
+            INSERT INTO review_flags
+            SELECT b.first_seq, {run.run_id}, b.subject_id, 'name_mismatch',
+                   array_to_string(b.names, ' | '), coalesce(k.name, b.first_name), ?
+            FROM run_subjects b LEFT JOIN subjects k USING (subject_id)
+            WHERE len(b.names) > 1
+               OR (k.name IS NOT NULL AND len(list_filter(b.names, lambda n: n <> k.name)) > 0)
+            """,
+            [run.recorded_at],
+        ).fetchall()
+        run.flagged = int(flagged[0][0]) if flagged else 0
+        self.con.execute(
+            """
+            INSERT INTO subjects
+            SELECT b.subject_id, b.kind, b.first_name, b.first_seq, ?
+            FROM run_subjects b ANTI JOIN subjects k USING (subject_id)
+            """,
+            [run.recorded_at],
+        )
+
+    # -- end of file -------------------------------------------------------------------------
+
+    def _finish(self, run: _Run, summary: FileSummary, rejects: RejectsWriter) -> None:
+        """Count, then append the run to the log in one transaction with its record."""
+        src = run.source
+        if src.format == "csv" and not src.regular_lines:
+            self._fix_lines(run)
+        rows = self._collect_rejects(run)
+        accepted = int(self.con.execute(f"SELECT count(*) FROM events WHERE seq > {run.base_seq}").fetchall()[0][0])
+        summary.run_id = run.run_id
+        summary.rows = run.rows + len(src.parse_rejects)
+        summary.accepted = accepted
+        summary.duplicates = run.duplicates
+        summary.rejected = len(rows)
+        summary.flagged = run.flagged
+        codes: Counter[str] = Counter()
+        for row in rows:
+            codes.update({e["code"] for e in row["errors"]})
+        summary.errors_by_code = dict(sorted(codes.items()))
+        if summary.accepted + summary.duplicates + summary.rejected != summary.rows:
+            raise AssertionError(
+                f"counts do not add up for {src.path}: {summary.accepted} + {summary.duplicates} + "
+                f"{summary.rejected} != {summary.rows}"
+            )
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._subjects(run)
+            summary.flagged = run.flagged
+            last = self._record_run(run, summary, rejects.path if rows else None)
+            self.store.publish(last)
+            if rows:
+                rejects.write(rows)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _fix_lines(self, run: _Run) -> None:
+        """Irregular CSV (blank lines, multi-line fields, unparsable records): recompute the
+        physical line of every row and of every refused record."""
+        src = run.source
+        starts = list(reading.csv_line_starts(src.path, src.compressed, len(src.columns)))
+        good = [s for s, ok in starts if ok]
+        bad = [s for s, ok in starts if not ok]
+        for rej, start in zip(src.parse_rejects, bad, strict=False):
+            rej["line"] = start
+        lines = pa.table({"rn": pa.array(range(len(good)), pa.int64()), "line": pa.array(good, pa.int64())})
+        self.con.register("sc_lines", lines)
+        self.con.execute(
+            f"UPDATE events SET line = l.line FROM sc_lines l WHERE events.seq > {run.base_seq} "
+            "AND events.line = l.rn + 2"
+        )
+        self.con.execute("UPDATE rej_all SET _line = l.line FROM sc_lines l WHERE rej_all._rn = l.rn")
+        self.con.unregister("sc_lines")
+
+    def _collect_rejects(self, run: _Run) -> list[dict[str, Any]]:
+        """Rejected rows with their reasons and submitted values, in file order."""
+        path = str(run.source.path)
+        rows: list[dict[str, Any]] = []
+        for rej in run.source.parse_rejects:
+            rows.append(
+                {
+                    "file": path,
+                    "line": rej["line"],
+                    "event_id": None,
+                    "errors": [
+                        {
+                            "field": "line",
+                            "code": "malformed_row",
+                            "message": f"{str(rej['message']).rstrip('.')} ({str(rej['type']).lower()})",
+                        }
+                    ],
+                    "row": {"text": rej["text"]},
+                }
+            )
+        cur = self.con.execute("SELECT * EXCLUDE (_rn) FROM rej_all ORDER BY _rn")
+        names = [d[0] for d in cur.description]
+        for values in cur.fetchall():
+            data = dict(zip(names, values, strict=True))
+            if data["_extra"] is not None:
+                data["_extra"] = ", ".join(data["_extra"])
+            errors = [
+                {"field": c.field, "code": c.code, "message": render(c.message, data)}
+                for c in (self._checks[i] for i in data["ids"] or [])
+            ]
+            errors += [dict(e) for e in data["errors"] or []]
+            for e in errors:
+                if e["field"] == "subject_id" and e["code"] == "invalid_subject_id":
+                    e["message"] = _identity_message(str(data["subject_id"]))
+                elif e["code"] == "invalid_identity" and data.get(e["field"]):
+                    e["message"] = _person_message(e["field"], str(data[e["field"]]))
+            submitted = {k: v for k, v in data.items() if k in self._raw_columns and v is not None}
+            rows.append(
+                {
+                    "file": path,
+                    "line": data["_line"],
+                    "event_id": data["event_id"],
+                    "errors": errors,
+                    "row": submitted,
+                }
+            )
+        rows.sort(key=lambda r: (r["line"] is None, r["line"] or 0))
+        return rows
+
+    def _record_run(self, run: _Run, summary: FileSummary, rejects_path: Path | None) -> int:
+        """Record the run and chain its digest to the previous run's."""
+        prev = self.con.execute("SELECT digest FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+        prev_digest = str(prev[0][0]) if prev else "0" * 64
+        agg = self.con.execute(
+            "SELECT min(seq), max(seq), count(*), "
+            "coalesce(CAST(bit_xor(md5_number(content_hash || ':' || seq)) AS VARCHAR), '0') "
+            f"FROM events WHERE seq > {run.base_seq}",
+        ).fetchall()[0]
+        content = f"{prev_digest}|{run.run_id}|{agg[2]}|{agg[0]}|{agg[1]}|{agg[3]}|{self.catalog_version}"
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        self.con.execute(
+            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.run_id,
+                str(run.source.path),
+                summary.format,
+                run.recorded_at,
+                datetime.now(UTC),
+                self.catalog_version,
+                summary.rows,
+                summary.accepted,
+                summary.duplicates,
+                summary.rejected,
+                summary.flagged,
+                agg[0],
+                agg[1],
+                digest,
+                prev_digest,
+                str(rejects_path) if rejects_path else None,
+            ],
+        )
+        return int(agg[1]) if agg[1] is not None else run.base_seq
+
+    def _drop_temp(self) -> None:
+        for statement in (
+            "SET preserve_insertion_order = true",
+            "DROP VIEW IF EXISTS stage_now",
+            "DROP VIEW IF EXISTS stage",
+            *(f"DROP TABLE IF EXISTS {t}" for t in _TEMP_TABLES),
+        ):
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(statement)
+
+
+_ERR_LIST = "STRUCT(field VARCHAR, code VARCHAR, message VARCHAR)[]"
+
+
+def _fraction(con: duckdb.DuckDBPyConnection) -> float | None:
+    try:
+        pct = float(con.query_progress())
+    except duckdb.Error:
+        return None
+    return pct / 100 if 0 <= pct <= 100 else None
+
+
+def _row_value(name: str, spec: AttributeSpec) -> str:
+    return typed_value(name, spec).replace(ident(name), f"c.{ident(name)}")
+
+
+def _record_value(name: str, spec: AttributeSpec) -> str:
+    cast = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"}.get(spec.type)
+    value = f"json_extract_string(s.rec_attrs, {lit('$.' + name)})"
+    return f"TRY_CAST({value} AS {cast})" if cast else value
+
+
+def _identity_message(raw: str) -> str:
+    """A specific message for a subject code that is neither kind."""
+    reasons = []
+    for label, parse in (
+        ("citizen identity number", id_codes.parse_person),
+        ("unified social credit code", id_codes.parse_org),
+    ):
+        try:
+            parse(raw)
+        except id_codes.IdentityError as exc:
+            reasons.append(f"as a {label}: {exc.message}")
+    return f"subject_id {raw!r} is not valid " + "; ".join(reasons)
+
+
+def _person_message(field_name: str, raw: str) -> str:
+    """A specific message for an attribute that must be a citizen identity number."""
+    try:
+        id_codes.parse_person(raw)
+    except id_codes.IdentityError as exc:
+        return f"{field_name} {raw!r} is not a valid citizen identity number: {exc.message}"
+    return f"{field_name} {raw!r} is not a valid citizen identity number"
+
+
+def iter_json_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """Rows as JSON Lines text."""
+    for row in rows:
+        yield json.dumps(row, ensure_ascii=False, default=str) + "\n"

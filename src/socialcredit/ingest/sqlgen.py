@@ -1,0 +1,548 @@
+"""SQL generated from the catalog: staging projections, typed values and row checks.
+
+A row check is a condition that is true when the row is bad, with the field, the error code
+and a message template. The database evaluates the conditions set-wise; for the few bad rows
+it lists the ids of the failed checks, and the messages are rendered from the templates with
+the row's values (``str.format`` fields name columns of the row).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from socialcredit.catalog.actions import PATTERN_RE
+from socialcredit.catalog.models import AttributeSpec, Catalog, Condition, RecordType
+from socialcredit.ingest.reading import CORE_COLUMNS, Source, attribute_names
+
+MAX_KEY = 128
+MAX_TEXT = 500
+ACTIONS = ("create", "correct", "revoke", "perform", "delist", "extend", "repair")
+VERBATIM = ("subject_id", "subject_name", "document_no")
+_INT_RE = r"^[+-]?[0-9]+$"
+_NUM_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def lit(value: object) -> str:
+    """An SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit_set(values: list[str]) -> str:
+    """A parenthesised SQL value list, for ``x IN (...)``."""
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def lit_list(values: list[str]) -> str:
+    """An SQL list literal of strings."""
+    return "[" + ", ".join(lit(v) for v in values) + "]"
+
+
+def err(field: str, code: str, message_sql: str) -> str:
+    """An error struct literal whose message is an SQL expression (cross-row checks)."""
+    return f"{{'field': {lit(field)}, 'code': {lit(code)}, 'message': {message_sql}}}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A bad-row condition and the error struct (SQL) it produces."""
+
+    bad: str
+    error: str
+
+
+def errors_expr(checks: list[Check]) -> str:
+    """NULL for a good row, else the list of its errors (for small sets of rows)."""
+    if not checks:
+        return f"CAST(NULL AS {ERR_LIST})"
+    any_bad = " OR ".join(f"({c.bad})" for c in checks)
+    items = ", ".join(f"CASE WHEN {c.bad} THEN {c.error} END" for c in checks)
+    return f"CASE WHEN {any_bad} THEN list_filter([{items}], lambda x: x IS NOT NULL) END"
+
+
+ERR_LIST = "STRUCT(field VARCHAR, code VARCHAR, message VARCHAR)[]"
+
+
+# -- row checks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A row-local check: SQL condition (true = bad), field, code, message template."""
+
+    bad: str
+    field: str
+    code: str
+    message: str
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, row: Mapping[str, Any]) -> str:
+    """A message template filled with a row's values (missing values render empty)."""
+    return string.Formatter().vformat(template, (), _Blank({k: "" if v is None else v for k, v in row.items()}))
+
+
+@dataclass
+class CheckPlan:
+    """Row checks grouped so that each row evaluates only those of its type and action."""
+
+    core: list[RowCheck]
+    by_type: dict[str, list[RowCheck]]
+    by_action: dict[str, dict[str, list[RowCheck]]]
+
+    @property
+    def all(self) -> list[RowCheck]:
+        """Every check; a check's id is its index here."""
+        out = list(self.core)
+        for rtype in sorted(set(self.by_type) | set(self.by_action)):
+            out.extend(self.by_type.get(rtype, []))
+            for checks in self.by_action.get(rtype, {}).values():
+                out.extend(checks)
+        return out
+
+    def _typed(self, render_group: Callable[[list[RowCheck], int], str], empty: str, join: str) -> str:
+        branches = []
+        offset = len(self.core)
+        for rtype in sorted(set(self.by_type) | set(self.by_action)):
+            parts = []
+            tchecks = self.by_type.get(rtype, [])
+            if tchecks:
+                parts.append(render_group(tchecks, offset))
+            offset += len(tchecks)
+            actions = []
+            for action, checks in self.by_action.get(rtype, {}).items():
+                if checks:
+                    actions.append(f"WHEN {lit(action)} THEN {render_group(checks, offset)}")
+                offset += len(checks)
+            if actions:
+                parts.append(f"CASE action {' '.join(actions)} ELSE {empty} END")
+            if parts:
+                body = parts[0] if len(parts) == 1 else join.format(*parts)
+                branches.append(f"WHEN {lit(rtype)} THEN {body}")
+        return f"CASE etype {' '.join(branches)} ELSE {empty} END" if branches else empty
+
+    def bad(self) -> str:
+        """True when the row fails any check (a NULL condition does not fail)."""
+        core = " OR ".join(f"({c.bad})" for c in self.core) or "FALSE"
+        typed = self._typed(lambda cs, _: " OR ".join(f"({c.bad})" for c in cs), "FALSE", "({}) OR ({})")
+        return f"coalesce(({core}) OR ({typed}), FALSE)"
+
+    def failed(self) -> str:
+        """The ids of the checks a (bad) row fails, as an integer list."""
+
+        def ids(checks: list[RowCheck], offset: int) -> str:
+            return "[" + ", ".join(f"CASE WHEN {c.bad} THEN {offset + i} END" for i, c in enumerate(checks)) + "]"
+
+        empty = "CAST([] AS INTEGER[])"
+        core = ids(self.core, 0)
+        typed = self._typed(ids, empty, "list_concat({}, {})")
+        return f"list_filter(list_concat({core}, {typed}), lambda x: x IS NOT NULL)"
+
+
+# -- staging --------------------------------------------------------------------------------
+
+
+def stage_select(source: Source, catalog: Catalog, table: str) -> str:
+    """SELECT over an input chunk giving every core and attribute column as text (NULL when
+    empty; codes trimmed, names and document numbers verbatim), plus ``_rn`` (ordinal),
+    ``_line`` (physical line, provisional for irregular CSV), ``_extra`` (unknown keys) and
+    ``_parse_error``."""
+    attrs = attribute_names(catalog)
+    names = list(CORE_COLUMNS) + attrs
+    if source.format == "jsonl":
+        return _jsonl_select(attrs, table)
+    present = set(source.columns)
+    line = "_rn + 2" if source.format == "csv" else "_rn + 1"
+    cols = []
+    for name in names:
+        if name not in present:
+            cols.append(f"CAST(NULL AS VARCHAR) AS {ident(name)}")
+        elif name in VERBATIM:
+            cols.append(f"nullif({ident(name)}, '') AS {ident(name)}")
+        else:
+            cols.append(f"nullif(trim({ident(name)}), '') AS {ident(name)}")
+    return (
+        f"SELECT _rn, {line} AS _line, {', '.join(cols)}, "
+        f"CAST(NULL AS VARCHAR[]) AS _extra, CAST(NULL AS VARCHAR) AS _parse_error FROM {table}"
+    )
+
+
+def _jsonl_select(attrs: list[str], table: str) -> str:
+    cols = []
+    for name in CORE_COLUMNS:
+        value = f"json_extract_string(line, {lit('$.' + name)})"
+        if name not in VERBATIM:
+            value = f"trim({value})"
+        cols.append(f"CASE WHEN _ok THEN nullif({value}, '') END AS {ident(name)}")
+    for name in attrs:
+        path = lit(f"$.attrs.{name}")
+        value = (
+            f"CASE WHEN json_type(line, {path}) = 'ARRAY' "
+            f"THEN array_to_string(CAST(json_extract_string(line, {path} || '[*]') AS VARCHAR[]), ';') "
+            f"ELSE json_extract_string(line, {path}) END"
+        )
+        cols.append(f"CASE WHEN _ok THEN nullif(trim({value}), '') END AS {ident(name)}")
+    known_top = lit_list([*CORE_COLUMNS, "attrs"])
+    known_attrs = lit_list(attrs)
+    extra = (
+        "CASE WHEN _ok THEN list_concat("
+        f"list_filter(json_keys(line), lambda k: NOT list_contains({known_top}, k)), "
+        "CASE WHEN json_type(line, '$.attrs') = 'OBJECT' THEN list_transform("
+        f"list_filter(json_keys(line, '$.attrs'), lambda k: NOT list_contains({known_attrs}, k)), "
+        "lambda k: 'attrs.' || k) END) END"
+    )
+    parse_error = (
+        "CASE WHEN NOT _valid THEN 'not valid JSON' WHEN NOT _ok THEN 'a line must hold a JSON object' "
+        "WHEN json_type(line, '$.attrs') NOT IN ('OBJECT', 'NULL') THEN 'attrs must be a JSON object' END"
+    )
+    return (
+        f"SELECT _rn, _rn + 1 AS _line, {', '.join(cols)}, {extra} AS _extra, "
+        f"{parse_error} AS _parse_error FROM ("
+        "SELECT _rn, line, json_valid(line) AS _valid, "
+        "CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE FALSE END AS _ok "
+        f"FROM {table} WHERE line IS NOT NULL AND trim(line) <> '')"
+    )
+
+
+# -- typed values ---------------------------------------------------------------------------
+
+
+def typed_value(name: str, spec: AttributeSpec, col: str | None = None) -> str:
+    """SQL giving the typed value of a text attribute column (NULL when absent or invalid)."""
+    col = col or ident(name)
+    if spec.type == "integer":
+        return f"CASE WHEN regexp_matches({col}, {lit(_INT_RE)}) THEN TRY_CAST({col} AS BIGINT) END"
+    if spec.type == "number":
+        return f"CASE WHEN regexp_matches({col}, {lit(_NUM_RE)}) THEN TRY_CAST({col} AS DOUBLE) END"
+    if spec.type == "date":
+        return f"CASE WHEN regexp_matches({col}, {lit(_DATE_RE)}) THEN TRY_CAST({col} AS DATE) END"
+    if spec.type == "boolean":
+        return (
+            f"CASE lower({col}) WHEN 'true' THEN TRUE WHEN '1' THEN TRUE WHEN 'yes' THEN TRUE "
+            "WHEN 'false' THEN FALSE WHEN '0' THEN FALSE WHEN 'no' THEN FALSE END"
+        )
+    if spec.type == "list":
+        return f"list_filter(list_transform(string_split({col}, ';'), lambda x: trim(x)), lambda x: x <> '')"
+    if spec.type == "identity":
+        return "p_code"
+    return col
+
+
+def json_value(name: str, spec: AttributeSpec) -> str:
+    """SQL giving the attribute as a JSON value for the stored ``attrs``."""
+    if spec.type == "date":
+        return f"CAST({typed_value(name, spec)} AS VARCHAR)"
+    return typed_value(name, spec)
+
+
+def condition_sql(name: str, cond: Condition, spec: AttributeSpec, value_sql: str | None = None) -> str:
+    """SQL that is true when the attribute satisfies the catalog condition."""
+    value = value_sql or typed_value(name, spec)
+    if cond.present is not None:
+        return f"({value} IS {'NOT ' if cond.present else ''}NULL)"
+    items = cond.in_ if cond.in_ is not None else cond.not_in
+    assert items is not None
+    non_null = [v for v in items if v is not None]
+    has_null = len(non_null) != len(items)
+    member = f"({value} IN ({', '.join(lit(v) for v in non_null)}))" if non_null else "FALSE"
+    test = f"(coalesce({member}, FALSE) OR {value} IS NULL)" if has_null else f"coalesce({member}, FALSE)"
+    return test if cond.in_ is not None else f"(NOT {test})"
+
+
+def attrs_for(rt: RecordType, action: str) -> dict[str, AttributeSpec]:
+    """The attributes a row of this type and action may carry."""
+    if action == "create":
+        return rt.attributes
+    if action == "correct":
+        return {n: s.model_copy(update={"required": False}) for n, s in rt.attributes.items()}
+    fu = rt.follow_ups.get(action)  # type: ignore[call-overload]
+    return fu.attributes if fu is not None else {}
+
+
+def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
+    col = ident(name)
+    typed = typed_value(name, spec)
+    checks: list[RowCheck] = []
+    if spec.required:
+        checks.append(RowCheck(f"{col} IS NULL", name, "required", f"{name} is required"))
+    present = f"{col} IS NOT NULL"
+    value = "{" + name + "}"
+    if spec.type in ("integer", "number", "date", "boolean"):
+        what = {
+            "integer": "a whole number",
+            "number": "a number",
+            "date": "a real date written YYYY-MM-DD",
+            "boolean": "true or false",
+        }[spec.type]
+        checks.append(
+            RowCheck(f"{present} AND {typed} IS NULL", name, "invalid_value", f"{name} must be {what}, got {value}")
+        )
+    if spec.type in ("integer", "number"):
+        if spec.min is not None:
+            checks.append(
+                RowCheck(
+                    f"{typed} < {spec.min!r}",
+                    name,
+                    "out_of_range",
+                    f"{name} is {value}, below the minimum {spec.min:g}",
+                )
+            )
+        if spec.max is not None:
+            checks.append(
+                RowCheck(
+                    f"{typed} > {spec.max!r}",
+                    name,
+                    "out_of_range",
+                    f"{name} is {value}, above the maximum {spec.max:g}",
+                )
+            )
+    if spec.type == "enum" and spec.values:
+        checks.append(
+            RowCheck(
+                f"{col} NOT IN {lit_set(spec.values)}",
+                name,
+                "invalid_value",
+                f"{name} {value} is not one of: {', '.join(spec.values)}",
+            )
+        )
+    if spec.type == "list" and spec.items == "action_pattern":
+        bad = f"list_filter({typed}, lambda x: NOT regexp_matches(x, {lit(PATTERN_RE.pattern)}))"
+        checks.append(
+            RowCheck(
+                f"{present} AND (len({bad}) > 0 OR len({typed}) = 0)",
+                name,
+                "invalid_value",
+                f"{name} must be ;-separated action patterns such as flight.* or rail.g.*, got {value}",
+            )
+        )
+    if spec.type == "list" and spec.items == "enum" and spec.values:
+        checks.append(
+            RowCheck(
+                f"len(list_filter({typed}, lambda x: x NOT IN {lit_set(spec.values)})) > 0",
+                name,
+                "invalid_value",
+                f"{name} holds values outside: {', '.join(spec.values)}",
+            )
+        )
+    if spec.max_length is not None:
+        checks.append(
+            RowCheck(
+                f"length({col}) > {spec.max_length}",
+                name,
+                "too_long",
+                f"{name} is longer than {spec.max_length} characters",
+            )
+        )
+    if spec.type == "identity":
+        checks.append(
+            RowCheck(
+                f"{present} AND NOT coalesce(p_person, FALSE)",
+                name,
+                "invalid_identity",
+                f"{name} {value} is not a valid citizen identity number",
+            )
+        )
+    return checks
+
+
+def row_checks(catalog: Catalog) -> CheckPlan:
+    """Row-local checks of the staged columns, with ``etype`` the effective record type and
+    ``kind`` the subject's kind."""
+    sources = lit_set(list(catalog.sources))
+    types = lit_set(list(catalog.record_types))
+    actions = lit_set(list(ACTIONS))
+    core: list[RowCheck] = [
+        RowCheck("_parse_error IS NOT NULL", "line", "invalid_json", "{_parse_error}"),
+        RowCheck(
+            "len(_extra) > 0", "attrs", "unknown_field", "unknown field(s): {_extra} (nothing is dropped silently)"
+        ),
+    ]
+    for name in ("event_id", "source", "decided_on"):
+        core.append(RowCheck(f"_parse_error IS NULL AND {ident(name)} IS NULL", name, "required", f"{name} is empty"))
+    for name, limit in (
+        ("event_id", MAX_KEY),
+        ("record_id", MAX_KEY),
+        ("subject_name", MAX_TEXT),
+        ("document_no", MAX_TEXT),
+    ):
+        core.append(
+            RowCheck(f"length({name}) > {limit}", name, "too_long", f"{name} is longer than {limit} characters")
+        )
+    core += [
+        RowCheck(f"source NOT IN {sources}", "source", "unknown_source", "source {source} is not in the catalog"),
+        RowCheck(
+            f"action NOT IN {actions}",
+            "action",
+            "invalid_action",
+            "action {action} is not one of: " + ", ".join(ACTIONS),
+        ),
+        RowCheck(
+            "decided_on IS NOT NULL AND decided IS NULL",
+            "decided_on",
+            "invalid_date",
+            "decided_on {decided_on} is not a real date written YYYY-MM-DD",
+        ),
+        RowCheck("decided > current_date", "decided_on", "future_date", "decided_on {decided_on} is in the future"),
+        RowCheck(
+            "action <> 'create' AND record_id IS NULL",
+            "record_id",
+            "required",
+            "record_id is required for {action} events",
+        ),
+        RowCheck("action = 'create' AND type IS NULL", "type", "required", "type is empty"),
+        RowCheck(f"type NOT IN {types}", "type", "unknown_type", "type {type} is not in the catalog"),
+        RowCheck("action = 'create' AND subject_id IS NULL", "subject_id", "required", "subject_id is empty"),
+        RowCheck("action = 'create' AND subject_name IS NULL", "subject_name", "required", "subject_name is empty"),
+        RowCheck(
+            "subject_id IS NOT NULL AND s_code IS NULL",
+            "subject_id",
+            "invalid_subject_id",
+            "subject_id {subject_id} is neither a valid citizen identity number nor a valid unified social credit code",
+        ),
+        RowCheck(
+            "subject_kind NOT IN ('person', 'organisation')",
+            "subject_kind",
+            "invalid_value",
+            "subject_kind must be person or organisation, got {subject_kind}",
+        ),
+        RowCheck(
+            "s_code IS NOT NULL AND subject_kind IS NOT NULL AND kind IS NULL",
+            "subject_kind",
+            "subject_kind_mismatch",
+            "subject_id {s_code} is not a valid {subject_kind} code",
+        ),
+        RowCheck(
+            "amount IS NOT NULL AND amount_v IS NULL",
+            "amount",
+            "invalid_value",
+            "amount must be a number with at most 2 decimals (no thousands separators), got {amount}",
+        ),
+        RowCheck("amount_v < 0", "amount", "out_of_range", "amount must not be negative, got {amount}"),
+        RowCheck(
+            "quantity IS NOT NULL AND quantity_v IS NULL",
+            "quantity",
+            "invalid_value",
+            "quantity must be a number, got {quantity}",
+        ),
+        RowCheck("quantity_v <= 0", "quantity", "out_of_range", "quantity must be positive, got {quantity}"),
+    ]
+    by_type: dict[str, list[RowCheck]] = {}
+    by_action: dict[str, dict[str, list[RowCheck]]] = {}
+    all_attrs = attribute_names(catalog)
+    for code, rt in catalog.record_types.items():
+        allowed_actions = ["create", *rt.follow_ups]
+        concerns = " and ".join(k + "s" for k in rt.subjects)
+        tchecks = [
+            RowCheck(
+                f"source IN {sources} AND source NOT IN {lit_set(rt.sources)}",
+                "source",
+                "source_not_allowed",
+                "source {source} may not submit " + code + " records (allowed: " + ", ".join(rt.sources) + ")",
+            ),
+            RowCheck(
+                f"kind NOT IN {lit_set(list(rt.subjects))}",
+                "subject_id",
+                "subject_kind_not_allowed",
+                "{s_code} is a code of a {kind}; " + code + " concerns " + concerns + " only",
+            ),
+            RowCheck(
+                f"action NOT IN {lit_set(allowed_actions)} AND action IN {actions}",
+                "action",
+                "action_not_allowed",
+                code + " records take no {action} events (allowed: " + ", ".join(allowed_actions) + ")",
+            ),
+        ]
+        if rt.quantity == "required":
+            tchecks.append(
+                RowCheck(
+                    "action = 'create' AND quantity IS NULL", "quantity", "required", f"quantity is required for {code}"
+                )
+            )
+        if rt.quantity == "forbidden":
+            tchecks.append(
+                RowCheck("quantity IS NOT NULL", "quantity", "not_allowed", f"{code} records carry no quantity")
+            )
+        if rt.amount == "required":
+            tchecks.append(
+                RowCheck("action = 'create' AND amount IS NULL", "amount", "required", f"amount is required for {code}")
+            )
+        if rt.amount == "forbidden":
+            tchecks.append(RowCheck("amount IS NOT NULL", "amount", "not_allowed", f"{code} records carry no amount"))
+        if catalog.points and code in catalog.points.items and catalog.points.items[code].per == "quantity":
+            tchecks.append(
+                RowCheck(
+                    "quantity_v <> floor(quantity_v)",
+                    "quantity",
+                    "invalid_value",
+                    f"quantity of {code} counts whole units, got {{quantity}}",
+                )
+            )
+        for bar in rt.bars:
+            if bar.rule == "min_age" and bar.years:
+                tchecks.append(
+                    RowCheck(
+                        f"action = 'create' AND kind = 'person' AND s_birth + INTERVAL '{bar.years} years' > decided",
+                        "subject_id",
+                        "minor",
+                        "the subject (born {s_birth}) was a minor on {decided_on}; "
+                        f"a person under {bar.years} may not be recorded as {code}",
+                    )
+                )
+        by_type[code] = tchecks
+        by_action[code] = {}
+        for action in allowed_actions:
+            specs = attrs_for(rt, action)
+            achecks: list[RowCheck] = []
+            for name, spec in specs.items():
+                achecks.extend(_attr_checks(name, spec))
+            others = [a for a in all_attrs if a not in specs]
+            if others:
+                achecks.append(
+                    RowCheck(
+                        " OR ".join(f"{ident(a)} IS NOT NULL" for a in others),
+                        "attrs",
+                        "attribute_not_allowed",
+                        f"{code} {action} events take no attribute(s) other than: " + (", ".join(specs) or "none"),
+                    )
+                )
+            if action == "create":
+                for con in rt.constraints:
+                    when = " AND ".join(condition_sql(n, c, rt.attributes[n]) for n, c in con.when.items())
+                    then = " AND ".join(condition_sql(n, c, rt.attributes[n]) for n, c in con.then.items())
+                    achecks.append(RowCheck(f"{when} AND NOT ({then})", "attrs", con.code, con.message))
+            by_action[code][action] = achecks
+    return CheckPlan(core, by_type, by_action)
+
+
+def attrs_json(catalog: Catalog) -> str:
+    """SQL building the stored ``attrs`` JSON text of a row from its effective type and action
+    (NULL for rows of types without attributes)."""
+    branches = []
+    for code, rt in catalog.record_types.items():
+        inner = []
+        for action in ["create", *rt.follow_ups]:
+            specs = attrs_for(rt, action)
+            if specs:
+                pairs = ", ".join(f"{lit(n)}, {json_value(n, s)}" for n, s in specs.items())
+                inner.append(f"WHEN {lit(action)} THEN CAST(json_object({pairs}) AS VARCHAR)")
+        if inner:
+            branches.append(f"WHEN {lit(code)} THEN CASE action {' '.join(inner)} END")
+    return f"CASE etype {' '.join(branches)} END" if branches else "CAST(NULL AS VARCHAR)"

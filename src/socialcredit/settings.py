@@ -1,0 +1,68 @@
+"""Every setting of socialcredit, read once from the environment (prefix ``SOCIALCREDIT_``).
+
+Each field is documented in ``docs/settings.md``; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of one process. Command-line options override them where both exist."""
+
+    model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="ignore")
+
+    db: Path = Field(
+        default=Path("socialcredit.duckdb"),
+        description="Path of the embedded DuckDB database file.",
+        examples=["./socialcredit.duckdb"],
+    )
+    catalog_dir: Path | None = Field(
+        default=None,
+        description="Catalog directory used by `init` when none is given; empty means the packaged default catalog.",
+        examples=["./my-catalog"],
+    )
+    memory_limit: str = Field(
+        default="1GB",
+        description="Memory the database engine may use before it spills to disk (DuckDB `memory_limit`).",
+        examples=["1GB", "4GB"],
+    )
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description="Worker threads of the database engine; 0 means one per core.",
+        examples=[0, 2],
+    )
+    temp_dir: Path | None = Field(
+        default=None,
+        description="Where the database engine spills; empty means next to the database file.",
+        examples=["/tmp/socialcredit-spill"],
+    )
+    max_field_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Longest single field (and CSV line) an input file may contain, in bytes.",
+        examples=[1_000_000],
+    )
+    ingest_chunk_rows: int = Field(
+        default=500_000,
+        ge=1000,
+        description="Rows checked and appended at a time while ingesting a file (bounds memory).",
+        examples=[500_000],
+    )
+    progress: bool = Field(
+        default=True,
+        description="Show progress bars on a terminal (never in --json mode or when output is not a terminal).",
+        examples=[True],
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

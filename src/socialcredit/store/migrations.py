@@ -1,0 +1,96 @@
+"""Schema migrations of the store, applied in order; the database records its version.
+
+The SQL is kept to what DuckDB and PostgreSQL both accept, so that the server store can run
+the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "event log, ingest runs, catalog versions, subjects, review flags",
+        (
+            """CREATE TABLE catalogs (
+                version VARCHAR PRIMARY KEY,
+                name VARCHAR NOT NULL,
+                content VARCHAR NOT NULL,
+                stored_at TIMESTAMPTZ NOT NULL
+            )""",
+            """CREATE TABLE store_meta (
+                key VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE ingest_runs (
+                run_id BIGINT PRIMARY KEY,
+                file VARCHAR NOT NULL,
+                format VARCHAR NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL,
+                recorded_at TIMESTAMPTZ NOT NULL,
+                catalog_version VARCHAR NOT NULL,
+                rows_read BIGINT NOT NULL,
+                accepted BIGINT NOT NULL,
+                duplicates BIGINT NOT NULL,
+                rejected BIGINT NOT NULL,
+                flagged BIGINT NOT NULL,
+                first_seq BIGINT,
+                last_seq BIGINT,
+                digest VARCHAR NOT NULL,
+                prev_digest VARCHAR NOT NULL,
+                rejects_path VARCHAR
+            )""",
+            """CREATE TABLE events (
+                seq BIGINT NOT NULL,
+                run_id BIGINT NOT NULL,
+                source VARCHAR NOT NULL,
+                event_id VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                record_id VARCHAR NOT NULL,
+                subject_id VARCHAR NOT NULL,
+                subject_kind VARCHAR NOT NULL,
+                subject_name VARCHAR,
+                type VARCHAR NOT NULL,
+                decided_on DATE NOT NULL,
+                document_no VARCHAR,
+                amount DECIMAL(18, 2),
+                quantity DOUBLE,
+                attrs VARCHAR,
+                content_hash VARCHAR NOT NULL,
+                recorded_at TIMESTAMPTZ NOT NULL,
+                catalog_version VARCHAR NOT NULL,
+                file VARCHAR,
+                line BIGINT
+            )""",
+            """CREATE TABLE subjects (
+                subject_id VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                name VARCHAR,
+                first_seq BIGINT NOT NULL,
+                first_recorded_at TIMESTAMPTZ NOT NULL
+            )""",
+            """CREATE TABLE review_flags (
+                seq BIGINT NOT NULL,
+                run_id BIGINT NOT NULL,
+                subject_id VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                submitted VARCHAR,
+                known VARCHAR,
+                flagged_at TIMESTAMPTZ NOT NULL
+            )""",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version
