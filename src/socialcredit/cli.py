@@ -102,7 +102,7 @@ def init(
         cat = load_catalog(cat_dir) if cat_dir else load_default()
     except CatalogError as exc:
         for issue in exc.issues:
-            err.print(f"  {issue}", highlight=False)
+            err.print(f"  {issue}", highlight=False, markup=False)
         raise _fail(f"the catalog has {len(exc.issues)} error(s); nothing was changed", 1) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -144,7 +144,7 @@ def catalog_check(
         else:
             err.print(f"[bold red]{target}: {len(exc.issues)} error(s)[/]", highlight=False)
             for issue in exc.issues:
-                err.print(f"  {issue}", highlight=False, soft_wrap=True)
+                err.print(f"  {issue}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
     summary = {
         "valid": True,

@@ -5,6 +5,7 @@ Each field is documented in ``docs/settings.md``; a test checks that the two agr
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,11 +56,23 @@ class Settings(BaseSettings):
         description="Rows checked and appended at a time while ingesting a file (bounds memory).",
         examples=[500_000],
     )
+    today: date | None = Field(
+        default=None,
+        description="The date treated as today (future-dated records are refused; derivations "
+        "default to it). Empty means the real date; set it for simulations and tests.",
+        examples=["2027-06-01"],
+    )
     progress: bool = Field(
         default=True,
         description="Show progress bars on a terminal (never in --json mode or when output is not a terminal).",
         examples=[True],
     )
+
+
+def today(settings: Settings | None = None) -> date:
+    """The platform's today: the ``today`` setting, or the real date."""
+    chosen = (settings or get_settings()).today
+    return chosen if chosen is not None else date.today()
 
 
 @lru_cache(maxsize=1)

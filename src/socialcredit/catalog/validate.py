@@ -168,7 +168,7 @@ def _record_types(cat: Catalog) -> Iterator[Finding]:
                 yield Finding(
                     "prohibited_category",
                     f"{what} {name!r} is {category} information, which may never be collected "
-                    "as credit information (CRIR Art. 14; DESIGN §2)",
+                    "as credit information (CRIR Art. 14; Shandong Social Credit Regulations Art. 42)",
                     path,
                 )
             r = restricted_category(name)
@@ -319,7 +319,8 @@ def _lists(cat: Catalog) -> Iterator[Finding]:
             if lst.kind == "blacklist":
                 yield Finding(
                     "restriction_from_grade",
-                    "a score or grade may grant incentives only: a grade-based list must be a redlist (DESIGN §2.2)",
+                    "a score or grade may grant incentives only: a grade-based list must be a redlist "
+                    "(Guo Ban Fa [2020] No. 49)",
                     (*base, "kind"),
                 )
             grades = {g.grade for g in cat.points.grades} if cat.points else set()
@@ -473,7 +474,7 @@ def _memoranda(cat: Catalog) -> Iterator[Finding]:
                     yield Finding(
                         "restriction_from_grade",
                         f"restriction {mname!r} is attached to {lname!r}, a list based on a score "
-                        "or grade: restrictions need a legal finding (DESIGN §2.2)",
+                        "or grade: restrictions need a legal finding (Guo Ban Fa [2020] No. 49)",
                         (*base, "measures", j),
                     )
                 elif m.kind == "restriction" and lst.kind == "redlist":

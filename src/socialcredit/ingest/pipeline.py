@@ -48,6 +48,7 @@ from socialcredit.ingest.sqlgen import (
     stage_select,
     typed_value,
 )
+from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
 
 Progress = Callable[[str, float | None], None]
@@ -113,7 +114,7 @@ class Ingestor:
         self.catalog_version, self.catalog = store.active_catalog()
         self.progress = progress or _noop
         self.chunk_rows = store.settings.ingest_chunk_rows
-        self._plan = row_checks(self.catalog)
+        self._plan = row_checks(self.catalog, today(store.settings))
         self._checks = self._plan.all
         self._bad = self._plan.bad()
         self._failed = self._plan.failed()

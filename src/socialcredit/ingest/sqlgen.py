@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from socialcredit.catalog.actions import PATTERN_RE
@@ -363,9 +364,9 @@ def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
     return checks
 
 
-def row_checks(catalog: Catalog) -> CheckPlan:
+def row_checks(catalog: Catalog, today: date) -> CheckPlan:
     """Row-local checks of the staged columns, with ``etype`` the effective record type and
-    ``kind`` the subject's kind."""
+    ``kind`` the subject's kind; ``today`` bounds decision dates."""
     sources = lit_set(list(catalog.sources))
     types = lit_set(list(catalog.record_types))
     actions = lit_set(list(ACTIONS))
@@ -400,7 +401,12 @@ def row_checks(catalog: Catalog) -> CheckPlan:
             "invalid_date",
             "decided_on {decided_on} is not a real date written YYYY-MM-DD",
         ),
-        RowCheck("decided > current_date", "decided_on", "future_date", "decided_on {decided_on} is in the future"),
+        RowCheck(
+            f"decided > DATE '{today}'",
+            "decided_on",
+            "future_date",
+            f"decided_on {{decided_on}} is after today ({today})",
+        ),
         RowCheck(
             "action <> 'create' AND record_id IS NULL",
             "record_id",
@@ -533,8 +539,8 @@ def row_checks(catalog: Catalog) -> CheckPlan:
 
 
 def attrs_json(catalog: Catalog) -> str:
-    """SQL building the stored ``attrs`` JSON text of a row from its effective type and action
-    (NULL for rows of types without attributes)."""
+    """SQL building the stored ``attrs`` JSON text of a row from its effective type and action:
+    only the attributes given (NULL for rows of types without attributes)."""
     branches = []
     for code, rt in catalog.record_types.items():
         inner = []
@@ -542,7 +548,8 @@ def attrs_json(catalog: Catalog) -> str:
             specs = attrs_for(rt, action)
             if specs:
                 pairs = ", ".join(f"{lit(n)}, {json_value(n, s)}" for n, s in specs.items())
-                inner.append(f"WHEN {lit(action)} THEN CAST(json_object({pairs}) AS VARCHAR)")
+                # merge_patch onto {} drops the attributes that were not given (null)
+                inner.append(f"WHEN {lit(action)} THEN CAST(json_merge_patch('{{}}', json_object({pairs})) AS VARCHAR)")
         if inner:
             branches.append(f"WHEN {lit(code)} THEN CASE action {' '.join(inner)} END")
     return f"CASE etype {' '.join(branches)} END" if branches else "CAST(NULL AS VARCHAR)"

@@ -1,0 +1,124 @@
+"""The DuckDB store: schema versions and migrations, catalogs, the published watermark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import event_count, ingest, person, run_cli, write_csv
+from socialcredit.catalog import catalog_version, load_default
+from socialcredit.settings import Settings
+from socialcredit.store.base import StoreError
+from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.store.migrations import LATEST
+
+
+def test_init_creates_migrates_and_is_idempotent(tmp_path: Path) -> None:
+    db = tmp_path / "a" / "sc.duckdb"
+    first = run_cli("init", "--db", db, "--json")
+    assert first.code == 0, first.err
+    data = first.json()
+    assert data["schema_version"] == LATEST
+    assert data["migrations_applied"] == list(range(1, LATEST + 1))
+    assert data["catalog_version"] == catalog_version(load_default())
+    second = run_cli("init", "--db", db, "--json")
+    assert second.code == 0
+    assert second.json()["migrations_applied"] == []
+
+
+def test_database_path_from_the_environment(tmp_path: Path) -> None:
+    res = run_cli("init", env={"SOCIALCREDIT_DB": str(tmp_path / "env.duckdb")})
+    assert res.code == 0, res.err
+    assert (tmp_path / "env.duckdb").exists()
+    res = run_cli("init", cwd=tmp_path)
+    assert res.code == 0, res.err
+    assert (tmp_path / "socialcredit.duckdb").exists()
+
+
+def test_commands_need_an_initialised_database(tmp_path: Path) -> None:
+    res = run_cli("events", person(), "--db", tmp_path / "none.duckdb")
+    assert res.code == 2
+    assert "socialcredit init" in res.err
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    res = run_cli("events", person(), "--db", empty)
+    assert res.code == 2
+    assert "not initialised" in res.err
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "sc.duckdb"
+    assert run_cli("init", "--db", db).code == 0
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO schema_version VALUES (999, 'from the future', now())")
+    con.close()
+    res = run_cli("init", "--db", db)
+    assert res.code == 2
+    assert "newer" in res.err
+
+
+def test_catalogs_are_kept_by_version(tmp_path: Path) -> None:
+    settings = Settings(db=tmp_path / "x.duckdb")
+    with DuckDBStore(settings.db, settings) as store:
+        store.migrate()
+        v1 = store.store_catalog(load_default())
+        assert store.store_catalog(load_default()) == v1
+        version, catalog = store.active_catalog()
+        assert version == v1
+        assert catalog_version(catalog) == v1
+        count = store.con.execute("SELECT count(*) FROM catalogs").fetchall()[0][0]
+        assert count == 1
+
+
+def test_active_catalog_needs_init(tmp_path: Path) -> None:
+    settings = Settings(db=tmp_path / "y.duckdb")
+    with DuckDBStore(settings.db, settings) as store, pytest.raises(StoreError, match="init"):
+        store.active_catalog()
+
+
+def test_unpublished_rows_are_invisible_and_discarded(db: Path, tmp_path: Path) -> None:
+    """Rows above the watermark (an ingest that died before publishing) never show and are
+    removed by the next ingest; the published log is unchanged."""
+    row = {
+        "event_id": "E1",
+        "source": "traffic",
+        "subject_id": person(),
+        "subject_name": "王芳",
+        "type": "traffic.violation",
+        "decided_on": "2025-01-02",
+    }
+    assert ingest(db, write_csv(tmp_path / "a.csv", [row]), rejects=tmp_path / "r.jsonl").code == 0
+    con = duckdb.connect(str(db))
+    con.execute(
+        "INSERT INTO events SELECT seq + 100, run_id + 1, source, 'ORPHAN', action, 'ORPHAN', subject_id, "
+        "subject_kind, subject_name, type, decided_on, document_no, amount, quantity, attrs, content_hash, "
+        "recorded_at, catalog_version, file, line FROM events"
+    )
+    con.close()
+    assert event_count(db) == 1
+    listed = run_cli("events", person(), "--db", db, "--json").json()["events"]
+    assert [e["event_id"] for e in listed] == ["E1"]
+    row2 = {**row, "event_id": "E2"}
+    res = ingest(db, write_csv(tmp_path / "b.csv", [row2]), rejects=tmp_path / "r2.jsonl")
+    assert res.code == 0, res.err
+    con = duckdb.connect(str(db), read_only=True)
+    ids = [r[0] for r in con.execute("SELECT event_id FROM events ORDER BY seq").fetchall()]
+    con.close()
+    assert ids == ["E1", "E2"]
+
+
+def test_runs_are_hash_chained(db: Path, tmp_path: Path) -> None:
+    base = {"source": "traffic", "subject_id": person(), "subject_name": "王芳", "type": "traffic.violation"}
+    for i in range(3):
+        rows = [{**base, "event_id": f"E{i}-{j}", "decided_on": "2025-01-02"} for j in range(2)]
+        assert ingest(db, write_csv(tmp_path / f"{i}.csv", rows), rejects=tmp_path / "r.jsonl").code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    runs = con.execute("SELECT run_id, digest, prev_digest, accepted FROM ingest_runs ORDER BY run_id").fetchall()
+    con.close()
+    assert [r[3] for r in runs] == [2, 2, 2]
+    assert runs[0][2] == "0" * 64
+    assert runs[1][2] == runs[0][1]
+    assert runs[2][2] == runs[1][1]
+    assert len({r[1] for r in runs}) == 3
