@@ -63,7 +63,7 @@ def rows(draw: st.DrawFn) -> dict[str, Any]:
 
 def run(tmp: Path, files: list[Path], chunk_rows: int) -> tuple[list[dict[str, Any]], Path]:
     db = tmp / f"db{next(_counter)}.duckdb"
-    conf = Settings(db=db, ingest_chunk_rows=chunk_rows, today="2026-11-26")  # type: ignore[arg-type]
+    conf = Settings(db=db, ingest_chunk_rows=chunk_rows, today="2026-11-26")
     summaries = []
     with DuckDBStore(db, conf) as store:
         store.migrate()

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,7 +20,7 @@ from socialcredit.catalog import CatalogError, catalog_version, export_default, 
 from socialcredit.catalog.loader import default_catalog_dir
 from socialcredit.identity import codes as id_codes
 from socialcredit.ingest import ingest_files
-from socialcredit.settings import get_settings
+from socialcredit.settings import Settings, get_settings
 from socialcredit.store.base import StoreError
 from socialcredit.store.duckdb_store import DuckDBStore
 
@@ -42,8 +44,16 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"SOCIALCREDIT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"invalid setting: {problems}") from None
+
+
 def _db_path(db: Path | None) -> Path:
-    return db if db is not None else get_settings().db
+    return db if db is not None else _settings().db
 
 
 def _print_json(data: Any) -> None:
@@ -51,7 +61,7 @@ def _print_json(data: Any) -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -60,7 +70,7 @@ def _open_store(db: Path | None) -> DuckDBStore:
     if not path.exists():
         raise _fail(f"database {path} does not exist: run `socialcredit init --db {path}` first")
     try:
-        store = DuckDBStore(path)
+        store = DuckDBStore(path, _settings())
         store.require_schema()
     except StoreError as exc:
         raise _fail(str(exc)) from None
@@ -68,7 +78,7 @@ def _open_store(db: Path | None) -> DuckDBStore:
 
 
 def _show_progress(json_mode: bool) -> bool:
-    return not json_mode and get_settings().progress and err.is_terminal
+    return not json_mode and _settings().progress and err.is_terminal
 
 
 def _version(value: bool) -> None:
@@ -97,7 +107,7 @@ def init(
 ) -> None:
     """Create or migrate the database and activate a catalog (safe to re-run)."""
     path = _db_path(db)
-    cat_dir = catalog or get_settings().catalog_dir
+    cat_dir = catalog or _settings().catalog_dir
     try:
         cat = load_catalog(cat_dir) if cat_dir else load_default()
     except CatalogError as exc:
@@ -106,7 +116,7 @@ def init(
         raise _fail(f"the catalog has {len(exc.issues)} error(s); nothing was changed", 1) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with DuckDBStore(path) as store:
+        with DuckDBStore(path, _settings()) as store:
             applied = store.migrate()
             version = store.store_catalog(cat)
             schema = store.schema_version()
@@ -142,7 +152,7 @@ def catalog_check(
         if json_out:
             _print_json({"valid": False, "directory": str(target), "errors": [i.as_dict() for i in exc.issues]})
         else:
-            err.print(f"[bold red]{target}: {len(exc.issues)} error(s)[/]", highlight=False)
+            err.print(f"[bold red]{escape(str(target))}: {len(exc.issues)} error(s)[/]", highlight=False)
             for issue in exc.issues:
                 err.print(f"  {issue}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
@@ -185,7 +195,7 @@ def ingest(
     db: DbOption = None,
     rejects: Annotated[
         Path | None,
-        typer.Option("--rejects", help="Rejects file (JSON Lines); default: <db>.rejects/<time>.jsonl"),
+        typer.Option("--rejects", help="Rejects file (JSON Lines); default: <db>.rejects/ingest-<time>.jsonl"),
     ] = None,
     fail_on_reject: Annotated[bool, typer.Option("--fail-on-reject", help="Exit 1 when any row was rejected.")] = False,
     json_out: JsonOption = False,
@@ -242,11 +252,12 @@ def ingest(
         for code, n in summary.errors_by_code.items():
             out.print(f"  rejected for {code}: {n}")
         if summary.rejects:
-            out.print(f"rejected rows and their reasons: [bold]{summary.rejects}[/]")
+            out.print(f"rejected rows and their reasons: [bold]{escape(summary.rejects)}[/]")
     for f in summary.failed_files:
         assert f.error is not None
         err.print(
-            f"[bold red]error:[/] {f.error['message']} [{f.error['code']}]; nothing from this file was written",
+            f"[bold red]error:[/] {escape(f.error['message'])} {escape('[' + f.error['code'] + ']')}; "
+            "nothing from this file was written",
             highlight=False,
         )
     if summary.failed_files:
@@ -286,31 +297,13 @@ def events(
     if not rows:
         out.print(f"no events about {code}")
         return
-    table = Table(
-        "seq",
-        "recorded",
-        "source",
-        "action",
-        "type",
-        "record",
-        "decided",
-        "document",
-        "attrs",
-        title=f"events about {code} ({rows[0].subject_name or ''})",
-    )
+    headers = ["seq", "source", "action", "type", "record", "decided", "document", "amount / qty", "attrs", "recorded"]
+    table = Table(*headers, title=f"events about {code} ({rows[0].subject_name or ''})")
     for r in rows:
         attrs = ", ".join(f"{k}={v}" for k, v in r.attrs.items() if v is not None)
-        table.add_row(
-            str(r.seq),
-            r.recorded_at.strftime("%Y-%m-%d %H:%M"),
-            r.source,
-            r.action,
-            r.type,
-            r.record_id,
-            str(r.decided_on),
-            r.document_no or "",
-            attrs,
-        )
+        measure = " / ".join(f"{v:g}" for v in (r.amount, r.quantity) if v is not None)
+        cells = [str(r.seq), r.source, r.action, r.type, r.record_id, str(r.decided_on), r.document_no or ""]
+        table.add_row(*cells, measure, attrs, r.recorded_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
 
@@ -326,7 +319,7 @@ def demo(
     out.rule("socialcredit demo")
     init(db=db, catalog=None, json_out=False)
     files = sample_files()
-    out.print(f"ingesting {len(files)} bundled sample files (re-running finds them all duplicates)")
+    out.print(f"ingesting {len(files)} bundled sample files (re-running finds the accepted rows duplicates)")
     try:
         ingest(files=files, db=db, rejects=directory / "rejects.jsonl", fail_on_reject=False, json_out=False)
     except typer.Exit as exc:

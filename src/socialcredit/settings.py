@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Settings of one process. Command-line options override them where both exist."""
 
-    model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="ignore", env_ignore_empty=True)
 
     db: Path = Field(
         default=Path("socialcredit.duckdb"),

@@ -36,6 +36,7 @@ from socialcredit.ingest import reading
 from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
 from socialcredit.ingest.sqlgen import (
+    UNPARSABLE,
     Check,
     attrs_json,
     condition_sql,
@@ -120,6 +121,10 @@ class Ingestor:
         self._failed = self._plan.failed()
         self._attrs_json = attrs_json(self.catalog)
         self._raw_columns = list(reading.CORE_COLUMNS) + reading.attribute_names(self.catalog)
+        # Attribute columns stay in the staged input; chk keeps only their JSON (smaller).
+        attr_names = reading.attribute_names(self.catalog)
+        self._attr_cols = ", ".join(ident(a) for a in attr_names)
+        self._attr_from_stage = "".join(f", st.{ident(a)}" for a in attr_names)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -307,6 +312,7 @@ class Ingestor:
         amount_re = lit(r"^[+-]?[0-9]+(\.[0-9]{1,2})?$")
         num_re = lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
         date_re = lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        exclude = f" EXCLUDE ({self._attr_cols})" if self._attr_cols else ""
         hashed = ", ".join(
             f"coalesce(CAST({c} AS VARCHAR), '')"
             for c in (
@@ -334,7 +340,7 @@ class Ingestor:
             b AS (
                 SELECT a.* REPLACE (
                         coalesce(a.record_id, CASE WHEN a.action = 'create' THEN a.event_id END) AS record_id),
-                       coalesce(a.type, fu.r_type) AS etype,
+                       CASE WHEN fu.r_type IS NOT NULL THEN fu.r_type ELSE a.type END AS etype,
                        fu.r_subject, fu.r_kind, fu.r_decided, fu.r_attrs, fu.r_seq, fu.r_crn,
                        fu.r_rejected_line, fu._rn IS NOT NULL AS is_fu,
                        CASE WHEN regexp_matches(a.decided_on, {date_re})
@@ -360,13 +366,17 @@ class Ingestor:
             d AS (
                 SELECT c.*, {self._bad} AS bad, {self._attrs_json} AS attrs FROM c
             )
-            SELECT d.*, md5(concat_ws(chr(31), {hashed})) AS chash FROM d
+            SELECT d.*{exclude}, md5(concat_ws(chr(31), {hashed})) AS chash FROM d
             """,
         )
         # Which checks the bad rows fail (evaluated, and planned, only when there are some).
         bad = int(self.con.execute("SELECT count(*) FROM chk WHERE bad").fetchall()[0][0])
         failed = self._failed if bad else "CAST([] AS INTEGER[])"
-        self._scratch("rowfail", f"SELECT _rn, CAST({failed} AS INTEGER[]) AS ids FROM chk WHERE bad")
+        self._scratch(
+            "rowfail",
+            f"SELECT _rn, CAST({failed} AS INTEGER[]) AS ids FROM "
+            f"(SELECT c.*{self._attr_from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
+        )
 
     def _cross_checks(self, final: bool) -> None:
         """Build ``outcome`` for every row of the chunk that is not simply accepted."""
@@ -379,19 +389,20 @@ class Ingestor:
             FROM chk c JOIN events e ON e.source = c.source AND e.event_id = c.event_id
             """,
         )
-        # Keys repeated within the chunk: later rows compare to the first.
+        # Keys repeated within the chunk: rows after the first good occurrence compare to it
+        # (a copy of a rejected row is checked on its own, as in a later file).
         self._scratch(
             "repeats",
             """
             WITH k AS (
                 SELECT source, event_id, min(_rn) AS first_rn FROM chk
-                WHERE event_id IS NOT NULL AND source IS NOT NULL
-                GROUP BY ALL HAVING count(*) > 1
+                WHERE NOT bad AND event_id IS NOT NULL AND source IS NOT NULL
+                GROUP BY ALL
             )
             SELECT c._rn, c.chash = f.chash AS same, f._line AS first_line
             FROM chk c JOIN k ON c.source = k.source AND c.event_id = k.event_id
                        JOIN chk f ON f._rn = k.first_rn
-            WHERE c._rn <> k.first_rn
+            WHERE c._rn > k.first_rn
             """,
         )
         # Creates reusing a record id (in the log, or earlier in the chunk).
@@ -400,12 +411,12 @@ class Ingestor:
             """
             WITH k AS (
                 SELECT source, record_id, min(_rn) AS first_rn FROM chk
-                WHERE action = 'create' AND record_id IS NOT NULL
+                WHERE action = 'create' AND record_id IS NOT NULL AND NOT bad
                 GROUP BY ALL HAVING count(*) > 1
             )
             SELECT c._rn, 'earlier in this file' AS origin FROM chk c
               JOIN k ON c.source = k.source AND c.record_id = k.record_id
-            WHERE c.action = 'create' AND c._rn <> k.first_rn
+            WHERE c.action = 'create' AND c._rn > k.first_rn
             UNION ALL
             SELECT c._rn, 'in the log (event #' || min(e.seq) || ')' FROM chk c
               JOIN events e ON e.source = c.source AND e.record_id = c.record_id
@@ -534,7 +545,7 @@ class Ingestor:
             f"""
             SELECT _rn, 'rejected', errors, CAST(NULL AS INTEGER[]) FROM (
                 SELECT c._rn, {errors_expr(checks)} AS errors
-                FROM fu_state s JOIN chk c ON c._rn = s._rn
+                FROM fu_state s JOIN chk c ON c._rn = s._rn JOIN stage_now st ON st._rn = s._rn
             ) WHERE errors IS NOT NULL
             """
         )
@@ -637,13 +648,15 @@ class Ingestor:
             """,
             [run.recorded_at, self.catalog_version, run.source.path.name],
         )
-        cols = ", ".join(f"c.{ident(col)}" for col in self._raw_columns)
+        core = set(reading.CORE_COLUMNS)
+        cols = ", ".join(f"{'c' if col in core else 'st'}.{ident(col)}" for col in self._raw_columns)
         self.con.execute(
             f"""
             INSERT INTO rej_all
             SELECT c._rn, c._line, o.errors, o.ids, {cols}, c.s_code, c.kind, c.s_birth, c._extra,
                    c._parse_error
-            FROM outcome o JOIN chk c ON c._rn = o._rn WHERE o.status = 'rejected'
+            FROM outcome o JOIN chk c ON c._rn = o._rn JOIN stage_now st ON st._rn = o._rn
+            WHERE o.status = 'rejected'
             """
         )
         dup = self.con.execute("SELECT count(*) FROM outcome WHERE status = 'duplicate'").fetchall()
@@ -690,7 +703,7 @@ class Ingestor:
     def _finish(self, run: _Run, summary: FileSummary, rejects: RejectsWriter) -> None:
         """Count, then append the run to the log in one transaction with its record."""
         src = run.source
-        if src.format == "csv" and not src.regular_lines:
+        if (src.format == "csv" and not src.regular_lines) or (src.format == "jsonl" and src.parse_rejects):
             self._fix_lines(run)
         rows = self._collect_rejects(run)
         accepted = int(self.con.execute(f"SELECT count(*) FROM events WHERE seq > {run.base_seq}").fetchall()[0][0])
@@ -723,19 +736,26 @@ class Ingestor:
             raise
 
     def _fix_lines(self, run: _Run) -> None:
-        """Irregular CSV (blank lines, multi-line fields, unparsable records): recompute the
-        physical line of every row and of every refused record."""
+        """Irregular files (CSV with blank lines, multi-line fields or unparsable records; JSON
+        Lines with unparsable lines): recompute the physical line of every row (provisionally
+        row ordinal + offset) and of every refused record. The rows are not yet published."""
         src = run.source
-        starts = list(reading.csv_line_starts(src.path, src.compressed, len(src.columns)))
-        good = [s for s, ok in starts if ok]
-        bad = [s for s, ok in starts if not ok]
-        for rej, start in zip(src.parse_rejects, bad, strict=False):
-            rej["line"] = start
+        if src.format == "csv":
+            starts = list(reading.csv_line_starts(src.path, src.compressed, len(src.columns)))
+            good = [s for s, ok in starts if ok]
+            bad = [s for s, ok in starts if not ok]
+            for rej, start in zip(src.parse_rejects, bad, strict=False):
+                rej["line"] = start
+            offset = 2
+        else:
+            refused = {int(r["line"]) for r in src.parse_rejects}  # type: ignore[call-overload]
+            good = [n for n in range(1, src.read + len(refused) + 1) if n not in refused]
+            offset = 1
         lines = pa.table({"rn": pa.array(range(len(good)), pa.int64()), "line": pa.array(good, pa.int64())})
         self.con.register("sc_lines", lines)
         self.con.execute(
             f"UPDATE events SET line = l.line FROM sc_lines l WHERE events.seq > {run.base_seq} "
-            "AND events.line = l.rn + 2"
+            f"AND events.line = l.rn + {offset}"
         )
         self.con.execute("UPDATE rej_all SET _line = l.line FROM sc_lines l WHERE rej_all._rn = l.rn")
         self.con.unregister("sc_lines")
@@ -754,29 +774,34 @@ class Ingestor:
                         {
                             "field": "line",
                             "code": "malformed_row",
-                            "message": f"{str(rej['message']).rstrip('.')} ({str(rej['type']).lower()})",
+                            "message": _short(f"{str(rej['message']).rstrip('.')} ({str(rej['type']).lower()})"),
                         }
                     ],
-                    "row": {"text": rej["text"]},
+                    "row": {"text": str(rej["text"]).lstrip("\r\n")},
                 }
             )
         cur = self.con.execute("SELECT * EXCLUDE (_rn) FROM rej_all ORDER BY _rn")
         names = [d[0] for d in cur.description]
-        for values in cur.fetchall():
-            data = dict(zip(names, values, strict=True))
+        records = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
+        unparsable = {int(r["_line"]) for r in records if r["_parse_error"] in UNPARSABLE}
+        texts = reading.read_lines(run.source.path, run.source.compressed, unparsable)
+        for data in records:
             if data["_extra"] is not None:
                 data["_extra"] = ", ".join(data["_extra"])
-            errors = [
-                {"field": c.field, "code": c.code, "message": render(c.message, data)}
-                for c in (self._checks[i] for i in data["ids"] or [])
-            ]
+            failed = [self._checks[i] for i in data["ids"] or []]
+            if data["_parse_error"] in UNPARSABLE:
+                # an unparsable line: that is its one error, and its text is what was sent
+                failed = [c for c in failed if c.code == "invalid_json"]
+                data = {**dict.fromkeys(data), **{k: data[k] for k in ("_line", "ids", "errors", "_parse_error")}}
+                data["text"] = texts.get(int(data["_line"]))
+            errors = [{"field": c.field, "code": c.code, "message": render(c.message, data)} for c in failed]
             errors += [dict(e) for e in data["errors"] or []]
             for e in errors:
                 if e["field"] == "subject_id" and e["code"] == "invalid_subject_id":
                     e["message"] = _identity_message(str(data["subject_id"]))
                 elif e["code"] == "invalid_identity" and data.get(e["field"]):
                     e["message"] = _person_message(e["field"], str(data[e["field"]]))
-            submitted = {k: v for k, v in data.items() if k in self._raw_columns and v is not None}
+            submitted = {k: v for k, v in data.items() if k in (*self._raw_columns, "text") and v is not None}
             rows.append(
                 {
                     "file": path,
@@ -845,8 +870,13 @@ def _fraction(con: duckdb.DuckDBPyConnection) -> float | None:
     return pct / 100 if 0 <= pct <= 100 else None
 
 
+def _short(text: str, limit: int = 300) -> str:
+    """A message cut to a readable length (the full row is kept beside it)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _row_value(name: str, spec: AttributeSpec) -> str:
-    return typed_value(name, spec).replace(ident(name), f"c.{ident(name)}")
+    return typed_value(name, spec, f"st.{ident(name)}")
 
 
 def _record_value(name: str, spec: AttributeSpec) -> str:

@@ -100,12 +100,14 @@ def _normalise(names: list[str]) -> list[str]:
 def read_csv_header(path: Path, gz: bool) -> list[str]:
     """The header of a CSV file (names stripped and lower-cased), checked to be UTF-8."""
     try:
-        with _open_text(path, gz) as fh:
-            header = next(csv.reader(fh), None)
+        with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+            first = fh.readline(1 << 20)
+        text = first.decode("utf-8-sig")
+        header = next(csv.reader([text]), None)
     except UnicodeDecodeError as exc:
         raise FileProblem(
             "not_utf8",
-            f"{path}: the header is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{path}: the header line is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
             f"{exc.start}); {_ENCODING_HINT}",
         ) from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -160,23 +162,44 @@ class NewlineCounter(threading.Thread):
         super().__init__(daemon=True)
         self.path, self.gz = path, gz
         self.result: int | None = None
+        self.ends_with_newline = True
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             total = 0
+            last = b"\n"
             opener = gzip.open if self.gz else open
             with opener(self.path, "rb") as fh:
                 while chunk := fh.read(1 << 24):
                     total += chunk.count(b"\n")
+                    last = chunk[-1:]
             self.result = total
+            self.ends_with_newline = last == b"\n"
         except BaseException as exc:  # reported by the reader
             self.error = exc
+
+
+def read_lines(path: Path, gz: bool, wanted: set[int]) -> dict[int, str]:
+    """The text of the given physical lines (1-based), for rejects of unparsable lines."""
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number in wanted:
+                found[number] = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if number >= last:
+                break
+    return found
 
 
 def csv_line_starts(path: Path, gz: bool, ncols: int) -> Iterator[tuple[int, bool]]:
     """(physical start line, well-formed?) of every data record, as Python's csv module sees
     the file: used only when blank lines or multi-line fields make line = row + 2 wrong."""
+    csv.field_size_limit(2**31 - 1)
     with _open_text(path, gz) as fh:
         reader = csv.reader(fh)
         next(reader, None)
@@ -215,7 +238,7 @@ class Source:
         if self.counter is not None:
             self.counter.start()
         try:
-            reader = con.sql(query, params=params).to_arrow_reader(65536)
+            reader = con.sql(query, params=params).to_arrow_reader(min(65536, chunk_rows))
             pending: list[pa.RecordBatch] = []
             held = 0
             for batch in reader:
@@ -226,15 +249,16 @@ class Source:
                     pending, held = [], 0
             if pending or self.read == 0:
                 yield self._emit(pending, reader.schema)
-        except duckdb.IOException as exc:
+        except (duckdb.IOException, OSError) as exc:
+            # (DuckDB's read errors reach a streaming Arrow reader as OSError)
             raise FileProblem("corrupt_gzip" if self.compressed else "unreadable_file", f"{self.path}: {exc}") from None
         except duckdb.Error as exc:
             message = str(exc)
             if "unicode" in message.lower() or "utf-8" in message.lower():
                 raise FileProblem("not_utf8", f"{self.path}: not UTF-8 text; {_ENCODING_HINT}") from None
             raise FileProblem("malformed_file", f"{self.path}: cannot be parsed as {self.format} ({message})") from None
-        if self.format == "csv":
-            self._after_csv(con)
+        if self.format in ("csv", "jsonl"):
+            self._after_text(con)
 
     def _emit(self, batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> pa.Table:
         table = pa.Table.from_batches(batches, schema=schema) if batches else pa.Table.from_batches([], schema=schema)
@@ -259,8 +283,9 @@ class Source:
             return (
                 "SELECT * FROM read_csv(?, header = false, auto_detect = false, "
                 "columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', "
-                "strict_mode = false, encoding = 'utf-8', compression = 'auto', "
-                f"max_line_size = {max(max_line, 1_000_000)})",
+                "strict_mode = false, encoding = 'utf-8', compression = 'auto', store_rejects = true, "
+                "rejects_table = 'sc_reject_errors', rejects_scan = 'sc_reject_scans', "
+                f"max_line_size = {max_line})",
                 [p],
             )
         casts = ", ".join(self._parquet_cast(c) for c in self.columns)
@@ -273,7 +298,7 @@ class Source:
             return f"array_to_string({quoted}, ';') AS \"{column}\""
         return f'CAST({quoted} AS VARCHAR) AS "{column}"'
 
-    def _after_csv(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _after_text(self, con: duckdb.DuckDBPyConnection) -> None:
         rejects = con.execute(
             "SELECT line, error_type, error_message, csv_line FROM sc_reject_errors ORDER BY line"
         ).fetchall()
@@ -288,16 +313,17 @@ class Source:
                 continue
             seen.add(int(line))
             self.parse_rejects.append({"line": int(line), "type": str(etype), "message": str(message), "text": text})
-        assert self.counter is not None
+        if self.counter is None:
+            return
         self.counter.join()
         if self.counter.error is not None:
             raise FileProblem(
                 "corrupt_gzip" if self.compressed else "unreadable_file", f"{self.path}: {self.counter.error}"
             )
         records = self.read + len(self.parse_rejects)
-        newlines = self.counter.result or 0
-        # Regular: every record (and the header) is exactly one physical line.
-        self.regular_lines = newlines in (records, records + 1) and not self.parse_rejects
+        lines = (self.counter.result or 0) + (0 if self.counter.ends_with_newline else 1)
+        # Regular: the header and every record are exactly one physical line each.
+        self.regular_lines = lines == records + 1 and not self.parse_rejects
 
 
 def open_source(path: Path, catalog: Catalog, con: duckdb.DuckDBPyConnection) -> Source:

@@ -22,6 +22,8 @@ MAX_KEY = 128
 MAX_TEXT = 500
 ACTIONS = ("create", "correct", "revoke", "perform", "delist", "extend", "repair")
 VERBATIM = ("subject_id", "subject_name", "document_no")
+UNPARSABLE = ("not valid JSON", "a line must hold a JSON object")
+"""Parse errors of JSON Lines lines that yield no fields at all."""
 _INT_RE = r"^[+-]?[0-9]+$"
 _NUM_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -210,8 +212,9 @@ def _jsonl_select(attrs: list[str], table: str) -> str:
         f"list_filter(json_keys(line, '$.attrs'), lambda k: NOT list_contains({known_attrs}, k)), "
         "lambda k: 'attrs.' || k) END) END"
     )
+    not_json, not_object = UNPARSABLE
     parse_error = (
-        "CASE WHEN NOT _valid THEN 'not valid JSON' WHEN NOT _ok THEN 'a line must hold a JSON object' "
+        f"CASE WHEN NOT _valid THEN {lit(not_json)} WHEN NOT _ok THEN {lit(not_object)} "
         "WHEN json_type(line, '$.attrs') NOT IN ('OBJECT', 'NULL') THEN 'attrs must be a JSON object' END"
     )
     return (
@@ -416,7 +419,12 @@ def row_checks(catalog: Catalog, today: date) -> CheckPlan:
         RowCheck("action = 'create' AND type IS NULL", "type", "required", "type is empty"),
         RowCheck(f"type NOT IN {types}", "type", "unknown_type", "type {type} is not in the catalog"),
         RowCheck("action = 'create' AND subject_id IS NULL", "subject_id", "required", "subject_id is empty"),
-        RowCheck("action = 'create' AND subject_name IS NULL", "subject_name", "required", "subject_name is empty"),
+        RowCheck(
+            "action = 'create' AND trim(coalesce(subject_name, '')) = ''",
+            "subject_name",
+            "required",
+            "subject_name is empty",
+        ),
         RowCheck(
             "subject_id IS NOT NULL AND s_code IS NULL",
             "subject_id",
@@ -467,7 +475,7 @@ def row_checks(catalog: Catalog, today: date) -> CheckPlan:
                 f"kind NOT IN {lit_set(list(rt.subjects))}",
                 "subject_id",
                 "subject_kind_not_allowed",
-                "{s_code} is a code of a {kind}; " + code + " concerns " + concerns + " only",
+                "{s_code} identifies a subject of kind {kind}; " + code + " concerns " + concerns + " only",
             ),
             RowCheck(
                 f"action NOT IN {lit_set(allowed_actions)} AND action IN {actions}",
