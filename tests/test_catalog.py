@@ -394,3 +394,12 @@ def test_python_api_raises_with_all_issues(tmp_path: Path) -> None:
     found = {i.code for i in info.value.issues}
     assert found == {"invalid_action_pattern", "unknown_reference"}
     assert all(i.file is not None for i in info.value.issues)
+
+
+def test_codes_must_be_lower_case_dotted_identifiers(tmp_path: Path) -> None:
+    directory = exported(tmp_path)
+    edit(directory / "measures.yaml", lambda d: d["measures"].update({"Rail Ban": d["measures"]["rail_ban"]}))
+    code, report = check(directory)
+    assert code == 1
+    assert codes(report) == {"invalid_code"}
+    assert "Rail Ban" in report["errors"][0]["message"]

@@ -93,7 +93,7 @@ def test_unpublished_rows_are_invisible_and_discarded(db: Path, tmp_path: Path) 
     con = duckdb.connect(str(db))
     con.execute(
         "INSERT INTO events SELECT seq + 100, run_id + 1, source, 'ORPHAN', action, 'ORPHAN', subject_id, "
-        "subject_kind, subject_name, type, decided_on, document_no, amount, quantity, attrs, content_hash, "
+        "subject_kind, subject_name, type, decided_on, document_no, amount, quantity, attrs, "
         "recorded_at, catalog_version, file, line FROM events"
     )
     con.close()

@@ -7,7 +7,8 @@ into file and line numbers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ class Finding:
 def check_catalog(cat: Catalog) -> list[Finding]:
     """Every problem of a structurally valid catalog (empty when it is sound)."""
     return [
+        *_codes(cat),
         *_legal_bases(cat),
         *_actions(cat),
         *_record_types(cat),
@@ -46,6 +48,33 @@ def check_catalog(cat: Catalog) -> list[Finding]:
         *_regimes(cat),
         *_points(cat),
     ]
+
+
+# -- codes ----------------------------------------------------------------------------------
+
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+def _codes(cat: Catalog) -> Iterator[Finding]:
+    """Codes are a public interface: lower-case dotted identifiers."""
+    groups: dict[str, Iterable[str]] = {
+        "sources": cat.sources,
+        "record_types": cat.record_types,
+        "lists": cat.lists,
+        "measures": cat.measures,
+        "memoranda": cat.memoranda,
+        "publication_regimes": cat.publication_regimes,
+        "roles": cat.roles,
+        "legal_bases": cat.legal_bases,
+    }
+    for section, codes in groups.items():
+        for code in codes:
+            if not CODE_RE.match(code):
+                yield Finding(
+                    "invalid_code",
+                    f"{code!r} is not a valid code: use lower-case letters, digits and _ in dot-separated parts",
+                    (section, code),
+                )
 
 
 # -- legal bases ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.catalog.models import AttributeSpec
 from socialcredit.identity import bulk as id_bulk
@@ -37,6 +38,7 @@ from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
 from socialcredit.ingest.sqlgen import (
     UNPARSABLE,
+    VERBATIM,
     Check,
     attrs_json,
     condition_sql,
@@ -67,6 +69,7 @@ _TEMP_TABLES = (
     "rej_all",
     "stage_json",
     "run_subjects",
+    "odd_creates",
 )
 
 
@@ -180,6 +183,9 @@ class Ingestor:
             "_extra VARCHAR[], _parse_error VARCHAR)",
             f"CREATE OR REPLACE TEMP TABLE deferred (_rn BIGINT, _line BIGINT, {cols}, "
             "_extra VARCHAR[], _parse_error VARCHAR)",
+            # creates recorded under a record id other than their event id (usually none)
+            "CREATE OR REPLACE TEMP TABLE odd_creates AS SELECT DISTINCT source, record_id FROM events "
+            f"WHERE action = 'create' AND record_id <> event_id AND seq <= {base}",
         ):
             self.con.execute(statement)
         size = path.stat().st_size
@@ -187,6 +193,9 @@ class Ingestor:
 
     def _chunk(self, run: _Run, table: pa.Table, final: bool) -> None:
         """Check and append one chunk of input rows (``final``: the deferred follow-ups)."""
+        prepared = not final and run.source.format != "jsonl"
+        if prepared:
+            table = prepare_chunk(table, self._raw_columns)
         self.con.register("cur", table)
         try:
             if final:
@@ -205,7 +214,7 @@ class Ingestor:
             if n == 0:
                 return
             self._resolve_followups(final)
-            self._identities()
+            self._identities(prepared)
             self._row_checks()
             self._cross_checks(final)
             self._append(run)
@@ -277,29 +286,25 @@ class Ingestor:
                 """
             )
             self.con.execute(
-                "CREATE OR REPLACE TEMP VIEW stage_now AS SELECT * FROM stage "
+                "CREATE OR REPLACE TEMP VIEW stage_kept AS SELECT * FROM stage "
                 "WHERE _rn NOT IN (SELECT _rn FROM deferred)"
             )
         else:
-            self.con.execute("CREATE OR REPLACE TEMP VIEW stage_now AS SELECT * FROM stage")
+            self.con.execute("CREATE OR REPLACE TEMP VIEW stage_kept AS SELECT * FROM stage")
 
-    def _identities(self) -> None:
-        """Validate the chunk's identity codes in bulk (vectorised) into ``ids``."""
-        table = self.con.sql("SELECT _rn, subject_id, person_id FROM stage_now").to_arrow_table()
-        subj = id_bulk.validate_codes(table.column("subject_id"))
-        pers = id_bulk.validate_codes(table.column("person_id"))
-        ids = pa.table(
-            {
-                "_rn": table.column("_rn"),
-                "s_code": subj.column("code"),
-                "s_person": subj.column("person_ok"),
-                "s_org": subj.column("org_ok"),
-                "s_birth": subj.column("birth_date"),
-                "p_code": pers.column("code"),
-                "p_person": pers.column("person_ok"),
-            }
-        )
+    def _identities(self, prepared: bool) -> None:
+        """``stage_now``: the kept rows with their identity codes validated in bulk. Prepared
+        chunks (CSV, Parquet) carry them already; otherwise they are computed here."""
+        if prepared:
+            self.con.execute("CREATE OR REPLACE TEMP VIEW stage_now AS SELECT * FROM stage_kept")
+            return
+        table = self.con.sql("SELECT _rn, subject_id, person_id FROM stage_kept").to_arrow_table()
+        ids = pa.table({"_rn": table.column("_rn"), **identity_columns(table)})
         self.con.register("ids", ids)
+        self.con.execute(
+            "CREATE OR REPLACE TEMP VIEW stage_now AS "
+            "SELECT st.*, i.* EXCLUDE (_rn) FROM stage_kept st JOIN ids i ON i._rn = st._rn"
+        )
 
     def _row_checks(self) -> None:
         """Build ``chk``: normalised values, effective type and kind, row-local errors."""
@@ -313,29 +318,11 @@ class Ingestor:
         num_re = lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
         date_re = lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
         exclude = f" EXCLUDE ({self._attr_cols})" if self._attr_cols else ""
-        hashed = ", ".join(
-            f"coalesce(CAST({c} AS VARCHAR), '')"
-            for c in (
-                "action",
-                "record_id",
-                "coalesce(s_code, subject_id)",
-                "subject_name",
-                "subject_kind",
-                "type",
-                "decided_on",
-                "document_no",
-                "amount_v",
-                "quantity_v",
-                "attrs",
-            )
-        )
         self._scratch(
             "chk",
             f"""
             WITH a AS (
-                SELECT st.* REPLACE (coalesce(lower(st.action), 'create') AS action),
-                       i.s_code, i.s_person, i.s_org, i.s_birth, i.p_code, i.p_person
-                FROM stage_now st JOIN ids i ON i._rn = st._rn
+                SELECT st.* REPLACE (coalesce(lower(st.action), 'create') AS action) FROM stage_now st
             ),
             b AS (
                 SELECT a.* REPLACE (
@@ -366,7 +353,7 @@ class Ingestor:
             d AS (
                 SELECT c.*, {self._bad} AS bad, {self._attrs_json} AS attrs FROM c
             )
-            SELECT d.*{exclude}, md5(concat_ws(chr(31), {hashed})) AS chash FROM d
+            SELECT d.*{exclude} FROM d
             """,
         )
         # Which checks the bad rows fail (evaluated, and planned, only when there are some).
@@ -383,8 +370,8 @@ class Ingestor:
         # Keys already in the log (earlier files, or earlier chunks of this one).
         self._scratch(
             "prior",
-            """
-            SELECT c._rn, e.content_hash = c.chash AS same, e.seq AS prior_seq, e.line AS prior_line,
+            f"""
+            SELECT c._rn, {_SAME.format(a="c", e="e")} AS same, e.seq AS prior_seq, e.line AS prior_line,
                    e.run_id AS prior_run
             FROM chk c JOIN events e ON e.source = c.source AND e.event_id = c.event_id
             """,
@@ -393,34 +380,53 @@ class Ingestor:
         # (a copy of a rejected row is checked on its own, as in a later file).
         self._scratch(
             "repeats",
-            """
-            WITH k AS (
-                SELECT source, event_id, min(_rn) AS first_rn FROM chk
-                WHERE NOT bad AND event_id IS NOT NULL AND source IS NOT NULL
+            f"""
+            WITH multi AS (
+                SELECT source, event_id FROM chk
+                WHERE event_id IS NOT NULL AND source IS NOT NULL
+                GROUP BY ALL HAVING count(*) > 1
+            ),
+            k AS (
+                SELECT c.source, c.event_id, min(c._rn) AS first_rn
+                FROM chk c SEMI JOIN multi m ON m.source = c.source AND m.event_id = c.event_id
+                WHERE NOT c.bad
                 GROUP BY ALL
             )
-            SELECT c._rn, c.chash = f.chash AS same, f._line AS first_line
+            SELECT c._rn, {_SAME_ROWS} AS same, f._line AS first_line
             FROM chk c JOIN k ON c.source = k.source AND c.event_id = k.event_id
                        JOIN chk f ON f._rn = k.first_rn
             WHERE c._rn > k.first_rn
             """,
         )
-        # Creates reusing a record id (in the log, or earlier in the chunk).
+        # Creates reusing a record id (in the log, or earlier in the chunk). Two creates whose
+        # record ids equal their event ids cannot clash without their event ids clashing too
+        # (a duplicate or conflict), so only creates with a record id of their own
+        # ("odd" creates: usually none) need looking at.
         self._scratch(
             "reused",
             """
-            WITH k AS (
-                SELECT source, record_id, min(_rn) AS first_rn FROM chk
-                WHERE action = 'create' AND record_id IS NOT NULL AND NOT bad
+            WITH odd AS (
+                SELECT DISTINCT source, record_id FROM chk
+                WHERE action = 'create' AND record_id <> event_id AND NOT bad
+                UNION
+                SELECT source, record_id FROM odd_creates
+            ),
+            cand AS (
+                SELECT c._rn, c.source, c.record_id, c.event_id FROM chk c
+                SEMI JOIN odd o ON o.source = c.source AND o.record_id = c.record_id
+                WHERE c.action = 'create' AND NOT c.bad
+            ),
+            k AS (
+                SELECT source, record_id, min(_rn) AS first_rn FROM cand
                 GROUP BY ALL HAVING count(*) > 1
             )
-            SELECT c._rn, 'earlier in this file' AS origin FROM chk c
+            SELECT c._rn, 'earlier in this file' AS origin FROM cand c
               JOIN k ON c.source = k.source AND c.record_id = k.record_id
-            WHERE c.action = 'create' AND c._rn > k.first_rn
+            WHERE c._rn > k.first_rn
             UNION ALL
-            SELECT c._rn, 'in the log (event #' || min(e.seq) || ')' FROM chk c
+            SELECT c._rn, 'in the log (event #' || min(e.seq) || ')' FROM cand c
               JOIN events e ON e.source = c.source AND e.record_id = c.record_id
-            WHERE c.action = 'create' AND e.action = 'create' AND e.event_id <> c.event_id
+            WHERE e.action = 'create' AND e.event_id <> c.event_id
             GROUP BY c._rn
             """,
         )
@@ -608,6 +614,12 @@ class Ingestor:
                     f"coalesce(d.document_no, d.ref) || ') bars this new listing until ' || {until} || "
                     f"{lit(f' ({bar.period} after the deletion)')}"
                 )
+                candidates = self.con.execute(
+                    f"SELECT count(*) FROM chk c WHERE c.etype = {lit(code)} AND c.action = 'create' AND {when} "
+                    "AND c._rn NOT IN (SELECT _rn FROM outcome)"
+                ).fetchall()[0][0]
+                if not candidates:
+                    continue  # nothing in this chunk the bar could apply to
                 self._add_outcome(
                     f"""
                     WITH deletions AS (
@@ -640,7 +652,7 @@ class Ingestor:
             INSERT INTO events
             SELECT {run.base_seq} + c._rn + 1, {run.run_id}, c.source, c.event_id, c.action, c.record_id,
                    coalesce(s.rec_subject, c.s_code), coalesce(s.rec_kind, c.kind), c.subject_name,
-                   c.etype, c.decided, c.document_no, c.amount_v, c.quantity_v, c.attrs, c.chash,
+                   c.etype, c.decided, c.document_no, c.amount_v, c.quantity_v, c.attrs,
                    ?, ?, ?, c._line
             FROM chk c
               ANTI JOIN outcome o ON o._rn = c._rn
@@ -659,19 +671,24 @@ class Ingestor:
             WHERE o.status = 'rejected'
             """
         )
+        self.con.execute(
+            "INSERT INTO odd_creates SELECT DISTINCT c.source, c.record_id FROM chk c ANTI JOIN outcome o "
+            "ON o._rn = c._rn WHERE c.action = 'create' AND c.record_id <> c.event_id"
+        )
         dup = self.con.execute("SELECT count(*) FROM outcome WHERE status = 'duplicate'").fetchall()
         run.duplicates += int(dup[0][0])
 
     def _subjects(self, run: _Run) -> None:
         """Register the run's new subjects; flag names that disagree with the name on file
         (or with each other within the file)."""
+        # One pass over the run; the list of names is built only for the few that vary.
         self._scratch(
             "run_subjects",
             f"""
             SELECT subject_id,
-                   arg_min(subject_kind, seq) AS kind,
-                   arg_min(subject_name, seq) FILTER (WHERE subject_name IS NOT NULL) AS first_name,
-                   list(DISTINCT subject_name) FILTER (WHERE subject_name IS NOT NULL) AS names,
+                   any_value(subject_kind) AS kind,
+                   arg_min(subject_name, seq) AS first_name,
+                   min(subject_name) AS low, max(subject_name) AS high,
                    min(seq) AS first_seq
             FROM events WHERE seq > {run.base_seq}
             GROUP BY ALL
@@ -680,11 +697,20 @@ class Ingestor:
         flagged = self.con.execute(
             f"""
             INSERT INTO review_flags
-            SELECT b.first_seq, {run.run_id}, b.subject_id, 'name_mismatch',
-                   array_to_string(b.names, ' | '), coalesce(k.name, b.first_name), ?
-            FROM run_subjects b LEFT JOIN subjects k USING (subject_id)
-            WHERE len(b.names) > 1
-               OR (k.name IS NOT NULL AND len(list_filter(b.names, lambda n: n <> k.name)) > 0)
+            WITH odd AS (
+                SELECT b.subject_id, b.first_seq, b.first_name, k.name AS known
+                FROM run_subjects b LEFT JOIN subjects k USING (subject_id)
+                WHERE b.low <> b.high OR b.low <> k.name OR b.high <> k.name
+            ),
+            names AS (
+                SELECT e.subject_id, string_agg(DISTINCT e.subject_name, ' | ' ORDER BY e.subject_name) AS submitted
+                FROM events e SEMI JOIN odd o ON o.subject_id = e.subject_id
+                WHERE e.seq > {run.base_seq} AND e.subject_name IS NOT NULL
+                GROUP BY ALL
+            )
+            SELECT o.first_seq, {run.run_id}, o.subject_id, 'name_mismatch', n.submitted,
+                   coalesce(o.known, o.first_name), ?
+            FROM odd o JOIN names n USING (subject_id)
             """,
             [run.recorded_at],
         ).fetchall()
@@ -820,10 +846,13 @@ class Ingestor:
         prev_digest = str(prev[0][0]) if prev else "0" * 64
         agg = self.con.execute(
             "SELECT min(seq), max(seq), count(*), "
-            "coalesce(CAST(bit_xor(md5_number(content_hash || ':' || seq)) AS VARCHAR), '0') "
+            f"coalesce(CAST(bit_xor(md5_number({EVENT_DIGEST})) AS VARCHAR), '0') "
             f"FROM events WHERE seq > {run.base_seq}",
         ).fetchall()[0]
-        content = f"{prev_digest}|{run.run_id}|{agg[2]}|{agg[0]}|{agg[1]}|{agg[3]}|{self.catalog_version}"
+        content = (
+            f"{prev_digest}|{run.run_id}|{run.recorded_at.isoformat()}|{run.source.path.name}|"
+            f"{self.catalog_version}|{agg[2]}|{agg[0]}|{agg[1]}|{agg[3]}"
+        )
         digest = hashlib.sha256(content.encode()).hexdigest()
         self.con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -852,6 +881,7 @@ class Ingestor:
         for statement in (
             "SET preserve_insertion_order = true",
             "DROP VIEW IF EXISTS stage_now",
+            "DROP VIEW IF EXISTS stage_kept",
             "DROP VIEW IF EXISTS stage",
             *(f"DROP TABLE IF EXISTS {t}" for t in _TEMP_TABLES),
         ):
@@ -860,6 +890,44 @@ class Ingestor:
 
 
 _ERR_LIST = "STRUCT(field VARCHAR, code VARCHAR, message VARCHAR)[]"
+
+# Same content as a stored event (a re-submission): the submitted values, normalised, equal the
+# stored ones. Fields a follow-up may omit (subject, type) count as equal when omitted.
+_SAME = (
+    "({a}.action = {e}.action AND {a}.record_id = {e}.record_id "
+    "AND ({a}.subject_id IS NULL OR {a}.s_code IS NOT DISTINCT FROM {e}.subject_id) "
+    "AND ({a}.subject_kind IS NULL OR {a}.subject_kind = {e}.subject_kind) "
+    "AND {a}.subject_name IS NOT DISTINCT FROM {e}.subject_name "
+    "AND ({a}.type IS NULL OR {a}.type = {e}.type) "
+    "AND {a}.decided IS NOT DISTINCT FROM {e}.decided_on "
+    "AND {a}.document_no IS NOT DISTINCT FROM {e}.document_no "
+    "AND {a}.amount_v IS NOT DISTINCT FROM {e}.amount AND {a}.quantity_v IS NOT DISTINCT FROM {e}.quantity "
+    "AND {a}.attrs IS NOT DISTINCT FROM {e}.attrs)"
+)
+# Same content as an earlier row of the chunk.
+_SAME_ROWS = " AND ".join(
+    f"c.{col} IS NOT DISTINCT FROM f.{col}"
+    for col in (
+        "action",
+        "record_id",
+        "subject_id",
+        "s_code",
+        "subject_kind",
+        "subject_name",
+        "type",
+        "decided",
+        "document_no",
+        "amount_v",
+        "quantity_v",
+        "attrs",
+    )
+)
+# The columns of an event that vary per row, for the run digest; the run's own columns
+# (run_id, recorded_at, catalog_version, file) enter the run record's digest directly.
+EVENT_DIGEST = (
+    "concat_ws(chr(31), seq, source, event_id, action, record_id, subject_id, subject_kind, "
+    "subject_name, type, decided_on, document_no, amount, quantity, attrs, line)"
+)
 
 
 def _fraction(con: duckdb.DuckDBPyConnection) -> float | None:
@@ -906,6 +974,49 @@ def _person_message(field_name: str, raw: str) -> str:
     except id_codes.IdentityError as exc:
         return f"{field_name} {raw!r} is not a valid citizen identity number: {exc.message}"
     return f"{field_name} {raw!r} is not a valid citizen identity number"
+
+
+def identity_columns(table: pa.Table) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The validated identity columns for a table's ``subject_id`` and ``person_id``."""
+    n = table.num_rows
+    subj = id_bulk.validate_codes(table.column("subject_id"))
+    persons = table.column("person_id") if "person_id" in table.column_names else pa.nulls(n, pa.string())
+    if persons.null_count == n:  # most chunks: no registry roles
+        p_code: pa.Array | pa.ChunkedArray = pa.nulls(n, pa.string())
+        p_ok: pa.Array | pa.ChunkedArray = pa.nulls(n, pa.bool_())
+    else:
+        pers = id_bulk.validate_codes(persons)
+        p_code, p_ok = pers.column("code"), pers.column("person_ok")
+    return {
+        "s_code": subj.column("code"),
+        "s_person": subj.column("person_ok"),
+        "s_org": subj.column("org_ok"),
+        "s_birth": subj.column("birth_date"),
+        "p_code": p_code,
+        "p_person": p_ok,
+    }
+
+
+def prepare_chunk(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Normalise a CSV or Parquet chunk in Arrow (vectorised): empty text becomes null, codes
+    and attributes are trimmed (names and document numbers stay verbatim), and the identity
+    codes are validated."""
+    out: dict[str, pa.Array | pa.ChunkedArray] = {"_rn": table.column("_rn")}
+    n = table.num_rows
+    for name in columns:
+        if name not in table.column_names:
+            out[name] = pa.nulls(n, pa.string())
+            continue
+        col = table.column(name)
+        if name not in VERBATIM:
+            col = pc.utf8_trim_whitespace(col)
+        out[name] = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+    out.update(
+        identity_columns(
+            pa.table({"subject_id": out["subject_id"], "person_id": out.get("person_id", pa.nulls(n, pa.string()))})
+        )
+    )
+    return pa.table(out)
 
 
 def iter_json_lines(rows: list[dict[str, Any]]) -> Iterator[str]:

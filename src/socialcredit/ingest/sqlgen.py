@@ -172,18 +172,13 @@ def stage_select(source: Source, catalog: Catalog, table: str) -> str:
     names = list(CORE_COLUMNS) + attrs
     if source.format == "jsonl":
         return _jsonl_select(attrs, table)
-    present = set(source.columns)
+    # CSV and Parquet chunks arrive normalised (see pipeline.prepare_chunk), with every
+    # column present and the identity columns added.
     line = "_rn + 2" if source.format == "csv" else "_rn + 1"
-    cols = []
-    for name in names:
-        if name not in present:
-            cols.append(f"CAST(NULL AS VARCHAR) AS {ident(name)}")
-        elif name in VERBATIM:
-            cols.append(f"nullif({ident(name)}, '') AS {ident(name)}")
-        else:
-            cols.append(f"nullif(trim({ident(name)}), '') AS {ident(name)}")
+    cols = ", ".join(ident(name) for name in names)
+    ids = "s_code, s_person, s_org, s_birth, p_code, p_person"
     return (
-        f"SELECT _rn, {line} AS _line, {', '.join(cols)}, "
+        f"SELECT _rn, {line} AS _line, {cols}, {ids}, "
         f"CAST(NULL AS VARCHAR[]) AS _extra, CAST(NULL AS VARCHAR) AS _parse_error FROM {table}"
     )
 

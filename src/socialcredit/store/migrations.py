@@ -67,7 +67,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 amount DECIMAL(18, 2),
                 quantity DOUBLE,
                 attrs VARCHAR,
-                content_hash VARCHAR NOT NULL,
                 recorded_at TIMESTAMPTZ NOT NULL,
                 catalog_version VARCHAR NOT NULL,
                 file VARCHAR,
