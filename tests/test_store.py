@@ -122,3 +122,29 @@ def test_runs_are_hash_chained(db: Path, tmp_path: Path) -> None:
     assert runs[1][2] == runs[0][1]
     assert runs[2][2] == runs[1][1]
     assert len({r[1] for r in runs}) == 3
+
+
+def test_verify_recomputes_the_chain_and_finds_tampering(db: Path, tmp_path: Path) -> None:
+    base = {"source": "traffic", "subject_id": person(), "subject_name": "王芳", "type": "traffic.violation"}
+    for i in range(3):
+        rows = [{**base, "event_id": f"E{i}-{j}", "decided_on": "2025-01-02"} for j in range(3)]
+        assert ingest(db, write_csv(tmp_path / f"{i}.csv", rows), rejects=tmp_path / "r.jsonl").code == 0
+    res = run_cli("verify", "--db", db, "--json")
+    assert res.code == 0, res.err
+    assert res.json() == {"runs": 3, "intact": True, "broken": []}
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE events SET subject_name = '李强' WHERE event_id = 'E1-2'")
+    con.close()
+    res = run_cli("verify", "--db", db, "--json")
+    assert res.code == 1
+    broken = res.json()["broken"]
+    assert [b["run_id"] for b in broken] == [2]
+    assert "changed" in broken[0]["problems"][0]
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE events SET subject_name = '王芳' WHERE event_id = 'E1-2'")
+    con.execute("DELETE FROM events WHERE event_id = 'E2-0'")
+    con.close()
+    res = run_cli("verify", "--db", db)
+    assert res.code == 1
+    assert "run 3" in res.err
+    assert "holds 2 events but recorded 3" in res.err

@@ -308,6 +308,27 @@ def events(
 
 
 @app.command()
+def verify(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Recompute the hash chain of the ingest runs from the stored events: exit 0 when the
+    log is intact, 1 naming every run whose events or record changed."""
+    store = _open_store(db)
+    try:
+        report = store.verify_chain()
+    finally:
+        store.close()
+    broken = [r for r in report if not r["ok"]]
+    if json_out:
+        _print_json({"runs": len(report), "intact": not broken, "broken": broken})
+    elif broken:
+        for r in broken:
+            err.print(f"run {r['run_id']} ({escape(str(r['file']))}): {'; '.join(r['problems'])}", highlight=False)  # type: ignore[arg-type]
+    else:
+        out.print(f"[green]intact[/]: {len(report)} runs, every digest recomputes from the stored events")
+    if broken:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo database.")] = Path("demo"),
 ) -> None:

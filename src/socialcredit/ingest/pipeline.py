@@ -16,7 +16,6 @@ the rejects file, and COMMIT. A file-level problem anywhere rolls everything bac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections import Counter
@@ -844,16 +843,10 @@ class Ingestor:
         """Record the run and chain its digest to the previous run's."""
         prev = self.con.execute("SELECT digest FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchall()
         prev_digest = str(prev[0][0]) if prev else "0" * 64
-        agg = self.con.execute(
-            "SELECT min(seq), max(seq), count(*), "
-            f"coalesce(CAST(bit_xor(md5_number({EVENT_DIGEST})) AS VARCHAR), '0') "
-            f"FROM events WHERE seq > {run.base_seq}",
-        ).fetchall()[0]
-        content = (
-            f"{prev_digest}|{run.run_id}|{run.recorded_at.isoformat()}|{run.source.path.name}|"
-            f"{self.catalog_version}|{agg[2]}|{agg[0]}|{agg[1]}|{agg[3]}"
+        digest, first, last, _ = self.store.run_digest(
+            prev_digest, run.run_id, run.recorded_at, str(run.source.path), self.catalog_version
         )
-        digest = hashlib.sha256(content.encode()).hexdigest()
+        agg = (first, last)
         self.con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -921,12 +914,6 @@ _SAME_ROWS = " AND ".join(
         "quantity_v",
         "attrs",
     )
-)
-# The columns of an event that vary per row, for the run digest; the run's own columns
-# (run_id, recorded_at, catalog_version, file) enter the run record's digest directly.
-EVENT_DIGEST = (
-    "concat_ws(chr(31), seq, source, event_id, action, record_id, subject_id, subject_kind, "
-    "subject_name, type, decided_on, document_no, amount, quantity, attrs, line)"
 )
 
 

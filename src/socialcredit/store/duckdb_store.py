@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import UTC, datetime
@@ -15,6 +16,13 @@ from socialcredit.catalog.models import Catalog
 from socialcredit.settings import Settings, get_settings
 from socialcredit.store.base import EventRow, StoreError
 from socialcredit.store.migrations import LATEST, MIGRATIONS
+
+# The columns of an event that vary per row, for the run digest; the run's own columns
+# (run_id, start time, file, catalog version) enter the run's digest directly.
+EVENT_DIGEST = (
+    "concat_ws(chr(31), seq, source, event_id, action, record_id, subject_id, subject_kind, "
+    "subject_name, type, decided_on, document_no, amount, quantity, attrs, line)"
+)
 
 _EVENT_COLUMNS = (
     "seq, run_id, source, event_id, action, record_id, subject_id, subject_kind, subject_name, "
@@ -159,6 +167,49 @@ class DuckDBStore:
         mark = self.published_seq()
         removed = self.con.execute("DELETE FROM events WHERE seq > ?", [mark]).fetchall()
         return int(removed[0][0]) if removed else 0
+
+    # -- integrity --------------------------------------------------------------------------
+
+    def run_digest(
+        self, prev_digest: str, run_id: int, started: datetime, file: str, catalog_version: str
+    ) -> tuple[str, int | None, int | None, int]:
+        """(digest, first seq, last seq, events) of one run, chained to ``prev_digest``.
+
+        The digest is SHA-256 over the previous digest, the run's own columns and the XOR of
+        the MD5 of every event's per-row columns, so that changing, adding, removing or
+        re-numbering any stored event of the run, or any earlier run, changes it."""
+        first, last, count, xor = self.con.execute(
+            f"SELECT min(seq), max(seq), count(*), coalesce(CAST(bit_xor(md5_number({EVENT_DIGEST})) AS VARCHAR), '0') "
+            "FROM events WHERE run_id = ?",
+            [run_id],
+        ).fetchall()[0]
+        content = (
+            f"{prev_digest}|{run_id}|{started.astimezone(UTC).isoformat()}|{Path(file).name}|"
+            f"{catalog_version}|{count}|{first}|{last}|{xor}"
+        )
+        return hashlib.sha256(content.encode()).hexdigest(), first, last, int(count)
+
+    def verify_chain(self) -> list[dict[str, object]]:
+        """Recompute every published run's digest from the stored events; one entry per run."""
+        self.require_schema()
+        report: list[dict[str, object]] = []
+        prev = "0" * 64
+        runs = self.con.execute(
+            "SELECT run_id, started_at, file, catalog_version, digest, prev_digest, accepted "
+            "FROM ingest_runs ORDER BY run_id"
+        ).fetchall()
+        for run_id, started, file, version, digest, prev_digest, accepted in runs:
+            expected, _, _, count = self.run_digest(prev, int(run_id), started, str(file), str(version))
+            problems = []
+            if prev_digest != prev:
+                problems.append("its link to the previous run does not match")
+            if expected != digest:
+                problems.append("its events or record changed since it was written")
+            if count != accepted:
+                problems.append(f"it holds {count} events but recorded {accepted}")
+            report.append({"run_id": int(run_id), "file": str(file), "ok": not problems, "problems": problems})
+            prev = str(digest)
+        return report
 
     # -- reads ------------------------------------------------------------------------------
 
