@@ -297,13 +297,14 @@ def events(
     if not rows:
         out.print(f"no events about {code}")
         return
-    headers = ["seq", "source", "action", "type", "record", "decided", "document", "amount / qty", "attrs", "recorded"]
+    headers = ["seq", "source", "action", "type", "record", "decided", "document", "amount", "qty", "attrs", "recorded"]
     table = Table(*headers, title=f"events about {code} ({rows[0].subject_name or ''})")
     for r in rows:
         attrs = ", ".join(f"{k}={v}" for k, v in r.attrs.items() if v is not None)
-        measure = " / ".join(f"{v:g}" for v in (r.amount, r.quantity) if v is not None)
+        amount = f"{r.amount:,.2f}" if r.amount is not None else ""
+        qty = f"{r.quantity:g}" if r.quantity is not None else ""
         cells = [str(r.seq), r.source, r.action, r.type, r.record_id, str(r.decided_on), r.document_no or ""]
-        table.add_row(*cells, measure, attrs, r.recorded_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(*cells, amount, qty, attrs, r.recorded_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
 
