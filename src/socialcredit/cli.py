@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow.compute as pc
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -18,6 +19,10 @@ from rich.table import Table
 from socialcredit import __version__
 from socialcredit.catalog import CatalogError, catalog_version, export_default, load_catalog, load_default
 from socialcredit.catalog.loader import default_catalog_dir
+from socialcredit.decide import Decider, DecisionError
+from socialcredit.decide.render import render_check, render_show
+from socialcredit.decide.screen_io import ScreenInputError, read_codes, write_result
+from socialcredit.derive import Deriver
 from socialcredit.identity import codes as id_codes
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import Settings, get_settings
@@ -306,6 +311,173 @@ def events(
         cells = [str(r.seq), r.source, r.action, r.type, r.record_id, str(r.decided_on), r.document_no or ""]
         table.add_row(*cells, amount, qty, attrs, r.recorded_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
+
+
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Date to answer for, YYYY-MM-DD (default: today).")]
+KnownAtOption = Annotated[
+    str | None,
+    typer.Option("--known-at", help="Answer with what the log knew at this time (ISO date-time, UTC if no zone)."),
+]
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--as-of {value!r} is not a date written YYYY-MM-DD") from None
+
+
+def _known_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--known-at {value!r} is not an ISO date-time such as 2026-03-01T12:00:00") from None
+    if len(value) == 10:  # a date alone: everything known by the end of that day
+        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _decider(db: Path | None) -> tuple[DuckDBStore, Decider]:
+    store = _open_store(db)
+    return store, Decider(store, party="cli")
+
+
+def _decision_error(exc: DecisionError) -> typer.Exit:
+    message = exc.message
+    if exc.suggestions:
+        message += "; nearest valid actions: " + ", ".join(exc.suggestions)
+    return _fail(message)
+
+
+@app.command()
+def derive(
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Derive lists, measures and scores for every subject on a date (default: today) into the
+    stored tables that serve checks and screening; catches up from the last run."""
+    store = _open_store(db)
+    try:
+        deriver = Deriver(store)
+        if _show_progress(json_out):
+            with err.status("deriving ..."):
+                summary = deriver.materialize(_as_of(as_of))
+        else:
+            summary = deriver.materialize(_as_of(as_of))
+    finally:
+        store.close()
+    data = {
+        "mode": summary.mode,
+        "as_of": str(summary.as_of),
+        "data_version": summary.data_version,
+        "subjects_listed": summary.subjects,
+        "memberships": summary.memberships,
+        "measures": summary.measures,
+        "seconds": round(summary.seconds, 3),
+    }
+    if json_out:
+        _print_json(data)
+    else:
+        out.print(
+            f"derived ({summary.mode}) for {summary.as_of}: {summary.memberships:,} list memberships of "
+            f"{summary.subjects:,} subjects, {summary.measures:,} measures; data version {summary.data_version} "
+            f"in {summary.seconds:.1f} s"
+        )
+
+
+@app.command()
+def show(
+    subject: Annotated[str, typer.Argument(help="Citizen identity number or unified social credit code.")],
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """A subject's whole file on a date: lists, restrictions and incentives with every reason,
+    score and grade, and each record's status."""
+    store, decider = _decider(db)
+    try:
+        result = decider.show(subject, _as_of(as_of), _known_at(known_at))
+    except DecisionError as exc:
+        raise _decision_error(exc) from None
+    finally:
+        store.close()
+    if json_out:
+        _print_json(result)
+    else:
+        render_show(out, result)
+
+
+@app.command()
+def check(
+    subject: Annotated[str, typer.Argument(help="Citizen identity number or unified social credit code.")],
+    action: Annotated[str, typer.Argument(help="Dotted action, e.g. flight.economy, rail.g.second.")],
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Why the question is asked (logged).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """May the subject do the action on the date? Every reason, until when, on what basis;
+    the decision is logged with its id."""
+    store, decider = _decider(db)
+    try:
+        result = decider.check(subject, action, _as_of(as_of), _known_at(known_at), purpose)
+    except DecisionError as exc:
+        raise _decision_error(exc) from None
+    finally:
+        store.close()
+    if json_out:
+        _print_json(result)
+    else:
+        render_check(out, result)
+
+
+@app.command()
+def screen(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file with a column of identity codes.")],
+    action: Annotated[str, typer.Option("--action", help="The action to check for every code.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Result file (.csv or .parquet).")],
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Column holding the codes (default: subject_id, else the first).")
+    ] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Why the screening is done (logged).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check one action for every identity code of a file, vectorised; every row is logged."""
+    try:
+        values = read_codes(file, column)
+    except ScreenInputError as exc:
+        raise _fail(str(exc)) from None
+    store, decider = _decider(db)
+    try:
+        result = decider.screen(values, action, _as_of(as_of), purpose)
+    except DecisionError as exc:
+        raise _decision_error(exc) from None
+    finally:
+        store.close()
+    write_result(result, out_path)
+    counts = {
+        "rows": result.num_rows,
+        "invalid": result.num_rows - pc.sum(result.column("valid")).as_py() if result.num_rows else 0,
+        "allowed": pc.sum(result.column("allowed")).as_py() or 0,
+        "restricted": result.num_rows - (pc.sum(result.column("allowed")).as_py() or 0),
+        "out": str(out_path),
+    }
+    if json_out:
+        _print_json(counts)
+    else:
+        out.print(
+            f"screened {counts['rows']:,} codes for {action}: {counts['restricted']:,} restricted, "
+            f"{counts['allowed']:,} allowed, {counts['invalid']:,} invalid codes; results in {out_path}"
+        )
 
 
 @app.command()

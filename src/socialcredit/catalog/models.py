@@ -163,6 +163,11 @@ class RecordType(Strict):
         examples=[["judicial_enforcement"]],
     )
     negative: bool = Field(default=True, description="Negative information (retention-limited)")
+    conduct_ends: Literal["decided_on", "performed"] = Field(
+        default="decided_on",
+        description="When the conduct ends, from which the retention limit runs: the finding "
+        "itself (an act), or the performance of the obligation (arrears, judgments)",
+    )
     consent: Literal["none", "written"] = "none"
     legal_basis: list[str] = Field(default_factory=list)
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)

@@ -19,11 +19,35 @@ def ingest_files(
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Ingest each file as its own batch (transaction), in order; rejects go to one file."""
+    from socialcredit.derive import Deriver
+
     ingestor = Ingestor(store, progress)
     writer = RejectsWriter(rejects_path)
     files: list[FileSummary] = []
+    deriver: Deriver | None = None
+    derived = None
     for path in paths:
-        files.append(ingestor.ingest_file(path, writer))
+        summary = ingestor.ingest_file(path, writer)
+        files.append(summary)
+        if summary.status == "ok" and summary.accepted and summary.run_id is not None:
+            # keep the derived state fresh for the subjects this batch touched
+            deriver = deriver or Deriver(store)
+            touched = [
+                str(r[0])
+                for r in store.con.execute(
+                    "SELECT DISTINCT subject_id FROM events WHERE run_id = ? UNION "
+                    "SELECT DISTINCT json_extract_string(attrs, '$.person_id') FROM events "
+                    "WHERE run_id = ? AND json_extract_string(attrs, '$.person_id') IS NOT NULL",
+                    [summary.run_id, summary.run_id],
+                ).fetchall()
+            ]
+            refreshed = deriver.refresh(touched)
+            if refreshed is not None:
+                derived = {
+                    "mode": refreshed.mode,
+                    "as_of": str(refreshed.as_of),
+                    "data_version": refreshed.data_version,
+                }
     codes: Counter[str] = Counter()
     for f in files:
         codes.update(f.errors_by_code)
@@ -37,4 +61,5 @@ def ingest_files(
         catalog_version=ingestor.catalog_version,
         files=files,
         errors_by_code=dict(sorted(codes.items())),
+        derived=derived,
     )

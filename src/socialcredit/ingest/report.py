@@ -44,6 +44,11 @@ class IngestSummary(BaseModel):
     catalog_version: str | None = Field(default=None, examples=["sha256:5098..."])
     files: list[FileSummary] = Field(default_factory=list)
     errors_by_code: dict[str, int] = Field(default_factory=dict, examples=[{"invalid_checksum": 3}])
+    derived: dict[str, str] | None = Field(
+        default=None,
+        examples=[{"mode": "refresh", "as_of": "2026-11-26", "data_version": "1042@2026-11-26"}],
+        description="The derived state refreshed for the touched subjects (null before the first derive)",
+    )
 
     @property
     def failed_files(self) -> list[FileSummary]:

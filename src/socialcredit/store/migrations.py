@@ -92,4 +92,83 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "derived state (lists, measures, exemptions, scores) and the decision log",
+        (
+            """CREATE TABLE d_memberships (
+                subject_id VARCHAR NOT NULL,
+                subject_kind VARCHAR,
+                list VARCHAR NOT NULL,
+                since DATE,
+                until DATE,
+                published BOOLEAN NOT NULL,
+                records VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE d_measures (
+                subject_id VARCHAR NOT NULL,
+                subject_kind VARCHAR,
+                measure VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                list VARCHAR NOT NULL,
+                memorandum VARCHAR NOT NULL,
+                until DATE,
+                records VARCHAR NOT NULL,
+                via_role VARCHAR,
+                via_organisation VARCHAR,
+                via_organisation_name VARCHAR,
+                via_record VARCHAR,
+                via_document VARCHAR
+            )""",
+            """CREATE TABLE d_exemptions (
+                subject_id VARCHAR NOT NULL,
+                type VARCHAR NOT NULL,
+                record_id VARCHAR NOT NULL,
+                document_no VARCHAR,
+                decided_on DATE NOT NULL,
+                valid_until DATE,
+                actions VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE d_scores (
+                subject_id VARCHAR NOT NULL,
+                score DOUBLE NOT NULL,
+                grade VARCHAR,
+                consent_record VARCHAR,
+                consent_document VARCHAR,
+                consent_since DATE
+            )""",
+            """CREATE TABLE d_next (
+                subject_id VARCHAR NOT NULL,
+                next_change DATE
+            )""",
+            """CREATE TABLE derive_state (
+                as_of DATE NOT NULL,
+                published_seq BIGINT NOT NULL,
+                catalog_version VARCHAR NOT NULL,
+                data_version VARCHAR NOT NULL,
+                derived_at TIMESTAMPTZ NOT NULL,
+                mode VARCHAR NOT NULL,
+                subjects BIGINT NOT NULL
+            )""",
+            """CREATE TABLE decisions (
+                decision_id VARCHAR NOT NULL,
+                decided_at TIMESTAMPTZ NOT NULL,
+                party VARCHAR NOT NULL,
+                purpose VARCHAR,
+                subject_id VARCHAR NOT NULL,
+                action VARCHAR NOT NULL,
+                allowed BOOLEAN NOT NULL,
+                known BOOLEAN NOT NULL,
+                as_of DATE NOT NULL,
+                known_at TIMESTAMPTZ,
+                catalog_version VARCHAR NOT NULL,
+                data_version VARCHAR NOT NULL,
+                measures VARCHAR,
+                screen_id VARCHAR
+            )""",
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,431 @@
+"""Answering relying parties and subjects: ``show`` (a subject's file), ``check`` (may subject X
+do action A?) and ``screen`` (the same for a column of codes). Every check and screened row is
+logged with a decision id before the answer is returned."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from socialcredit.catalog.actions import matches, nearest
+from socialcredit.decide.explain import decide, exemptions_for, measure_item, until_rule
+from socialcredit.derive import Derived, Deriver
+from socialcredit.identity import codes as id_codes
+from socialcredit.identity.bulk import validate_codes
+from socialcredit.ingest.sqlgen import lit
+from socialcredit.settings import today
+from socialcredit.store.duckdb_store import DuckDBStore
+
+
+class DecisionError(ValueError):
+    """A question that cannot be answered as asked (bad code, unknown action)."""
+
+    def __init__(self, code: str, message: str, suggestions: list[str] | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.suggestions = suggestions or []
+        super().__init__(message)
+
+
+def new_decision_id() -> str:
+    """A unique, time-ordered decision id."""
+    return f"dec-{time.time_ns():x}-{secrets.token_hex(4)}"
+
+
+def canonical(code: str) -> tuple[str, str]:
+    """(canonical code, kind) of an identity code; DecisionError with the reason when invalid."""
+    kinds = id_codes.kinds_of(code)
+    if not kinds:
+        reasons = []
+        for label, parse in (
+            ("citizen identity number", id_codes.parse_person),
+            ("unified social credit code", id_codes.parse_org),
+        ):
+            try:
+                parse(code)
+            except id_codes.IdentityError as exc:
+                reasons.append(f"as a {label}: {exc.message}")
+        raise DecisionError("invalid_subject_id", f"{code!r} is not a valid identity code ({'; '.join(reasons)})")
+    if "person" in kinds:
+        return id_codes.compact_person(code), "person"
+    return id_codes.compact_org(code), "organisation"
+
+
+class Decider:
+    """Decisions over one store (the asking party is recorded with every decision)."""
+
+    def __init__(self, store: DuckDBStore, party: str = "cli") -> None:
+        self.store = store
+        self.con = store.con
+        self.party = party
+        self.deriver = Deriver(store)
+        self.catalog = self.deriver.catalog
+        self.catalog_version = self.deriver.catalog_version
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str) -> None:
+        """DecisionError listing the nearest catalogued actions when ``action`` is unknown."""
+        if action not in self.catalog.actions:
+            near = nearest(action, self.catalog.actions)
+            raise DecisionError("unknown_action", f"unknown action {action!r}", near)
+
+    def _fresh_state(self, as_of: date, known_at: datetime | None) -> dict[str, Any] | None:
+        """The materialised state when it answers this question exactly, else None."""
+        if known_at is not None:
+            return None
+        state = self.deriver.state()
+        if (
+            state is None
+            or state["as_of"] != as_of
+            or state["catalog_version"] != self.catalog_version
+            or state["published_seq"] != self.store.published_seq()
+        ):
+            return None
+        return state
+
+    def _subject_info(self, code: str) -> tuple[bool, str | None, str | None]:
+        rows = self.con.execute(
+            "SELECT kind, name FROM subjects WHERE subject_id = ? AND first_seq <= ?",
+            [code, self.store.published_seq()],
+        ).fetchall()
+        if rows:
+            return True, str(rows[0][0]), rows[0][1]
+        return False, None, None
+
+    def _log(self, rows: list[tuple[Any, ...]]) -> None:
+        self.con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    # -- show ------------------------------------------------------------------------------------
+
+    def show(self, code: str, as_of: date | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+        """A subject's whole file on a date: lists, restrictions, incentives, score, records."""
+        code, kind = canonical(code)
+        as_of = as_of or today(self.store.settings)
+        known, stored_kind, name = self._subject_info(code)
+        derived = self.deriver.subject(code, as_of, known_at)
+        restrictions: list[dict[str, Any]] = []
+        incentives: list[dict[str, Any]] = []
+        for row in derived.measures:
+            exempt = (
+                exemptions_for(self.catalog, row["measure"], None, derived.exemptions)
+                if row["kind"] == "restriction"
+                else []
+            )
+            item = measure_item(self.catalog, row, exempt)
+            (restrictions if row["kind"] == "restriction" else incentives).append(item)
+        score = derived.scores.get(code)
+        windows: dict[str, Any] = {}
+        for m in derived.memberships:
+            published = m["published"]
+            for r in m["records"]:
+                if published and r.get("record_id"):
+                    windows[r["record_id"]] = r.get("until")
+        return {
+            "subject": code,
+            "kind": stored_kind or kind,
+            "name": name,
+            "known": known or bool(derived.records),
+            "as_of": str(as_of),
+            "known_at": known_at.isoformat() if known_at else None,
+            "data_version": derived.data_version,
+            "catalog_version": self.catalog_version,
+            "lists": [
+                {
+                    "list": m["list"],
+                    "list_name": self.catalog.lists[m["list"]].name if m["list"] in self.catalog.lists else None,
+                    "since": _day(m["since"]),
+                    "until": _day(m["until"]),
+                    "until_rule": None if m["until"] is not None else until_rule(self.catalog, m["list"]),
+                    "published": bool(m["published"]),
+                    "records": [
+                        {
+                            "record_id": r["record_id"],
+                            "type": r["type"],
+                            "document_no": r["document_no"],
+                            "decided_on": _day(r["decided_on"]),
+                        }
+                        for r in m["records"]
+                    ],
+                }
+                for m in derived.memberships
+            ],
+            "restrictions": restrictions,
+            "incentives": incentives,
+            "exemptions": exemptions_for_all(derived),
+            "score": score["score"] if score else None,
+            "grade": score["grade"] if score else None,
+            "consent": (
+                {
+                    "record_id": score["consent_record"],
+                    "document_no": score["consent_document"],
+                    "since": _day(score["consent_since"]),
+                }
+                if score
+                else None
+            ),
+            "records": [record_item(r, as_of, score is not None, windows) for r in derived.records],
+        }
+
+    # -- check -----------------------------------------------------------------------------------
+
+    def check(
+        self,
+        code: str,
+        action: str,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        purpose: str | None = None,
+    ) -> dict[str, Any]:
+        """May the subject do the action on the date? With every reason, logged."""
+        self.check_action(action)
+        code, kind = canonical(code)
+        as_of = as_of or today(self.store.settings)
+        known, _, _ = self._subject_info(code)
+        state = self._fresh_state(as_of, known_at)
+        if state is not None:
+            measures = self._stored("d_measures", code)
+            exemptions = self._stored("d_exemptions", code)
+            data_version = str(state["data_version"])
+        else:
+            derived = self.deriver.subject(code, as_of, known_at)
+            measures, exemptions, data_version = derived.measures, derived.exemptions, derived.data_version
+            known = known or bool(derived.records)
+        restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions)
+        decision_id = new_decision_id()
+        allowed = not restrictions
+        answer = {
+            "subject": code,
+            "kind": kind,
+            "action": action,
+            "action_name": self.catalog.actions[action],
+            "as_of": str(as_of),
+            "known_at": known_at.isoformat() if known_at else None,
+            "allowed": allowed,
+            "known": known,
+            "restrictions": restrictions,
+            "incentives": incentives,
+            "lifted": lifted,
+            "decision_id": decision_id,
+            "party": self.party,
+            "catalog_version": self.catalog_version,
+            "data_version": data_version,
+        }
+        self._log(
+            [
+                (
+                    decision_id,
+                    datetime.now(UTC),
+                    self.party,
+                    purpose,
+                    code,
+                    action,
+                    allowed,
+                    known,
+                    as_of,
+                    known_at,
+                    self.catalog_version,
+                    data_version,
+                    json.dumps([r["measure"] for r in restrictions] + [i["measure"] for i in incentives]),
+                    None,
+                )
+            ]
+        )
+        return answer
+
+    def _stored(self, table: str, code: str) -> list[dict[str, Any]]:
+        cur = self.con.execute(f"SELECT * FROM {table} WHERE subject_id = ?", [code])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        for r in rows:
+            if "actions" in r and isinstance(r["actions"], str):
+                r["actions"] = json.loads(r["actions"])
+        return rows
+
+    # -- screen ----------------------------------------------------------------------------------
+
+    def screen(
+        self, values: pa.Array | pa.ChunkedArray, action: str, as_of: date | None = None, purpose: str | None = None
+    ) -> pa.Table:
+        """Check one action for every code of a column, vectorised; every row is logged."""
+        self.check_action(action)
+        as_of = as_of or today(self.store.settings)
+        n = len(values)
+        ids = validate_codes(values)
+        screen_id = new_decision_id().replace("dec-", "scr-")
+        screened = pa.table(
+            {
+                "row": pa.array(range(1, n + 1), pa.int64()),
+                "subject_id": values,
+                "code": ids.column("code"),
+                "valid": pc.or_(ids.column("person_ok"), ids.column("org_ok")),
+            }
+        )
+        restricting = [
+            c
+            for c, m in self.catalog.measures.items()
+            if m.kind == "restriction" and any(matches(p, action) for p in m.actions)
+        ]
+        granting = [
+            c
+            for c, m in self.catalog.measures.items()
+            if m.kind == "incentive" and any(matches(p, action) for p in m.actions)
+        ]
+        state = self._fresh_state(as_of, None)
+        plan = None
+        if state is None:
+            # no stored state for that date: derive the screened subjects into temporary tables
+            valid_codes = pc.drop_null(ids.column("code"))
+            plan = self.deriver.open_scoped(valid_codes, as_of)
+            measures_table, exemptions_table = "measures", "exemptions"
+            data_version = f"{self.store.published_seq()}@{as_of}"
+        else:
+            measures_table, exemptions_table = "d_measures", "d_exemptions"
+            data_version = str(state["data_version"])
+        try:
+            self.con.register("screened", screened)
+            exempt = self._exempt_subjects(exemptions_table, action, restricting)
+            self.con.register("exempt", exempt)
+            m_list = ", ".join(lit(m) for m in restricting) or "NULL"
+            i_list = ", ".join(lit(m) for m in granting) or "NULL"
+            result = self.con.sql(
+                f"""
+                WITH r AS (
+                    SELECT subject_id, string_agg(DISTINCT measure, ';' ORDER BY measure) AS restrictions,
+                           string_agg(DISTINCT list, ';' ORDER BY list) AS lists,
+                           CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until
+                    FROM {measures_table} m
+                    WHERE measure IN ({m_list})
+                      AND NOT EXISTS (SELECT 1 FROM exempt x
+                                      WHERE x.subject_id = m.subject_id AND x.measure = m.measure)
+                    GROUP BY subject_id
+                ),
+                g AS (
+                    SELECT subject_id, string_agg(DISTINCT measure, ';' ORDER BY measure) AS incentives
+                    FROM {measures_table} WHERE measure IN ({i_list}) GROUP BY subject_id
+                )
+                SELECT s.row, s.subject_id, s.valid, s.code,
+                       s.code IN (SELECT subject_id FROM subjects) AS known,
+                       r.restrictions IS NULL AS allowed, r.restrictions, r.lists, r.until, g.incentives,
+                       {lit(screen_id)} || ':' || s.row AS decision_id
+                FROM screened s LEFT JOIN r ON r.subject_id = s.code LEFT JOIN g ON g.subject_id = s.code
+                ORDER BY s.row
+                """
+            ).to_arrow_table()
+            self.con.register("screen_result", result)
+            self.con.execute(
+                f"""
+                INSERT INTO decisions
+                SELECT decision_id, ?, ?, ?, coalesce(code, subject_id), ?, allowed, coalesce(known, FALSE), ?, NULL,
+                       ?, ?, CASE WHEN restrictions IS NULL AND incentives IS NULL THEN '[]'
+                                  ELSE to_json(list_concat(string_split(coalesce(restrictions, ''), ';'),
+                                                           string_split(coalesce(incentives, ''), ';'))) END,
+                       {lit(screen_id)}
+                FROM screen_result
+                """,
+                [datetime.now(UTC), self.party, purpose, action, as_of, self.catalog_version, data_version],
+            )
+            return result
+        finally:
+            for name in ("screened", "exempt", "screen_result"):
+                self.con.unregister(name)
+            if plan is not None:
+                self.deriver.close(plan)
+
+    def _exempt_subjects(self, table: str, action: str, restricting: list[str]) -> pa.Table:
+        """(subject, measure) pairs whose restriction of ``action`` an exemption lifts."""
+        subjects: list[str] = []
+        measures: list[str] = []
+        exemptible = {
+            m: set(self.catalog.measures[m].exemptions) for m in restricting if self.catalog.measures[m].exemptions
+        }
+        if exemptible and _table_exists(self.con, table):
+            for subject_id, etype, actions in self.con.execute(
+                f"SELECT subject_id, type, actions FROM {table}"
+            ).fetchall():
+                patterns = json.loads(actions) if isinstance(actions, str) else list(actions or [])
+                if not any(matches(p, action) for p in patterns):
+                    continue
+                for m, types in exemptible.items():
+                    if etype in types:
+                        subjects.append(subject_id)
+                        measures.append(m)
+        return pa.table({"subject_id": pa.array(subjects, pa.string()), "measure": pa.array(measures, pa.string())})
+
+
+def _table_exists(con: Any, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def _day(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def exemptions_for_all(derived: Derived) -> list[dict[str, Any]]:
+    """A subject's exemptions in force, for ``show``."""
+    return [
+        {
+            "record_id": e["record_id"],
+            "type": e["type"],
+            "document_no": e.get("document_no"),
+            "decided_on": _day(e.get("decided_on")),
+            "valid_until": _day(e.get("valid_until")),
+            "actions": e["actions"] if isinstance(e["actions"], list) else json.loads(e["actions"] or "[]"),
+        }
+        for e in derived.exemptions
+    ]
+
+
+def record_item(r: dict[str, Any], as_of: date, scored: bool, windows: dict[str, Any]) -> dict[str, Any]:
+    """One record of ``show``: its status on the date, points and publication."""
+    if r.get("revoked_on") is not None:
+        status = "revoked"
+    elif r.get("repaired_on") is not None:
+        status = "repaired"
+    elif r.get("delisted_on") is not None:
+        status = "deleted"
+    elif r.get("retention_until") is not None and as_of >= r["retention_until"]:
+        status = "expired"
+    elif r.get("performed_on") is not None:
+        status = "performed"
+    else:
+        status = "in_force"
+    counting = (
+        scored
+        and r.get("points") is not None
+        and r.get("revoked_on") is None
+        and (r.get("points_until") is None or as_of < r["points_until"])
+    )
+    published_until = r.get("published_until") or windows.get(r["record_id"])
+    return {
+        "record_id": r["record_id"],
+        "source": r["source"],
+        "type": r["type"],
+        "status": status,
+        "decided_on": _day(r["decided_on"]),
+        "document_no": r.get("document_no"),
+        "attrs": json.loads(r["attrs"]) if r.get("attrs") else {},
+        "performed_on": _day(r.get("performed_on")),
+        "deleted_on": _day(r.get("delisted_on")),
+        "repaired_on": _day(r.get("repaired_on")),
+        "revoked_on": _day(r.get("revoked_on")),
+        "points": (r["points"] if counting else 0.0) if scored and r.get("points") is not None else None,
+        "points_until": _day(r.get("points_until")),
+        "published_until": _day(published_until),
+        "retention_until": _day(r.get("retention_until")),
+        "history": [
+            {
+                "action": h["action"],
+                "event_id": h["event_id"],
+                "decided_on": _day(h["decided_on"]),
+                "document_no": h["document_no"],
+            }
+            for h in (r.get("history") or [])
+        ],
+    }

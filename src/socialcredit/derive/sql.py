@@ -1,0 +1,446 @@
+"""The derivation as SQL steps generated from the catalog.
+
+``steps(catalog, as_of)`` returns named SELECT statements, each reading the ones before it.
+Their inputs are the relations ``ev`` (events of the subjects in scope, valid and known on the
+date) and ``workdays`` (the working-day calendar). The SQL is plain (joins, group-bys,
+windows): it runs for one subject on the fly or for every subject at once, and keeps to what
+PostgreSQL and Spark also offer.
+
+Dates are half-open intervals ``[start, end)``: a record is in a list on day d when
+``start <= d < end`` (``end`` NULL: no end yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from socialcredit.catalog.models import Catalog, ListSpec, TermCase
+from socialcredit.ingest.sqlgen import condition_sql, lit, typed_value
+
+RETENTION = "retention_until"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One relation of the derivation."""
+
+    name: str
+    sql: str
+
+
+def _d(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def _attr(catalog: Catalog, name: str) -> str:
+    """SQL for a typed attribute of the merged record attributes (``attrs``)."""
+    for rt in catalog.record_types.values():
+        spec = rt.attributes.get(name)
+        if spec is not None:
+            if spec.type == "list":
+                return f"CAST(json_extract(attrs, {lit('$.' + name)}) AS VARCHAR[])"
+            cast = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"}.get(spec.type)
+            value = f"json_extract_string(attrs, {lit('$.' + name)})"
+            return f"TRY_CAST({value} AS {cast})" if cast else value
+    raise KeyError(name)
+
+
+def _plus(expr: str, period_sql: str) -> str:
+    return f"CAST({expr} + {period_sql} AS DATE)"
+
+
+def records_step(with_history: bool) -> Step:
+    """One row per record: its create, amended attributes, and the dates of its follow-ups."""
+    history = (
+        ", list({'action': action, 'event_id': event_id, 'decided_on': decided_on, "
+        "'document_no': document_no, 'seq': seq} ORDER BY seq) AS history"
+        if with_history
+        else ""
+    )
+    return Step(
+        "rec",
+        f"""
+        SELECT source, record_id,
+               any_value(type) AS type, any_value(subject_id) AS subject_id,
+               any_value(subject_kind) AS subject_kind,
+               arg_min(subject_name, seq) FILTER (WHERE action = 'create') AS subject_name,
+               min(seq) FILTER (WHERE action = 'create') AS create_seq,
+               arg_min(event_id, seq) FILTER (WHERE action = 'create') AS event_id,
+               arg_min(decided_on, seq) FILTER (WHERE action = 'create') AS decided_on,
+               arg_min(document_no, seq) FILTER (WHERE action = 'create') AS document_no,
+               arg_max(amount, seq) FILTER (WHERE action IN ('create', 'correct') AND amount IS NOT NULL) AS amount,
+               arg_max(quantity, seq) FILTER (WHERE action IN ('create', 'correct') AND quantity IS NOT NULL)
+                   AS quantity,
+               list(attrs ORDER BY seq) FILTER (WHERE action IN ('create', 'correct') AND attrs IS NOT NULL)
+                   AS attrs_list,
+               arg_max(json_extract_string(attrs, '$.extension_years'), seq) FILTER (WHERE action = 'extend')
+                   AS extended_to,
+               min(decided_on) FILTER (WHERE action = 'revoke') AS revoked_on,
+               min(decided_on) FILTER (WHERE action = 'perform') AS performed_on,
+               min(decided_on) FILTER (WHERE action = 'delist') AS delisted_on,
+               arg_min(json_extract_string(attrs, '$.reason'), decided_on) FILTER (WHERE action = 'delist')
+                   AS delist_reason,
+               min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
+               {history}
+        FROM ev GROUP BY source, record_id
+        HAVING min(seq) FILTER (WHERE action = 'create') IS NOT NULL
+        """,
+    )
+
+
+def attrs_step() -> Step:
+    """Merge the attribute amendments (corrections in log order, then the latest extension)."""
+    return Step(
+        "rec2",
+        """
+        SELECT * EXCLUDE (attrs_list, extended_to, merged),
+               CASE WHEN extended_to IS NOT NULL
+                    THEN json_merge_patch(coalesce(merged, '{}'),
+                                          json_object('extension_years', TRY_CAST(extended_to AS BIGINT)))
+                    ELSE merged END AS attrs
+        FROM (SELECT *, CASE WHEN len(attrs_list) > 0
+                             THEN list_reduce(attrs_list, lambda a, b: json_merge_patch(a, b)) END AS merged
+              FROM rec)
+        """,
+    )
+
+
+def windows_step(catalog: Catalog, as_of: date) -> Step:
+    """Per record: whether it is in force, when its conduct ended, its retention limit, its
+    publication window (by severity), and the points it gives and until when."""
+    retention = catalog.retention.negative.sql_interval()
+    performed = [c for c, rt in catalog.record_types.items() if rt.conduct_ends == "performed"]
+    negative = [c for c, rt in catalog.record_types.items() if rt.negative]
+    conduct_end = (
+        f"CASE WHEN type IN ({', '.join(lit(c) for c in performed)}) THEN performed_on ELSE decided_on END"
+        if performed
+        else "decided_on"
+    )
+    # publication by severity (regime chosen by the finding's date)
+    pub_cases = []
+    for code, rt in catalog.record_types.items():
+        if rt.publication.by != "severity" or rt.publication.severity_attribute is None:
+            continue
+        sev = _attr(catalog, rt.publication.severity_attribute)
+        published_attr = "coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE)"
+        for regime in catalog.publication_regimes.values():
+            lo = f"decided_on >= {_d(regime.effective_from)}" if regime.effective_from else "TRUE"
+            hi = f"decided_on <= {_d(regime.effective_until)}" if regime.effective_until else "TRUE"
+            for severity, periods in regime.severities.items():
+                shown = "TRUE" if periods.published else published_attr
+                pub_cases.append(
+                    f"WHEN type = {lit(code)} AND {lo} AND {hi} AND {sev} = {lit(severity)} AND {shown} "
+                    f"THEN {_plus('decided_on', periods.maximum.sql_interval())}"
+                )
+    pub_max = f"CASE {' '.join(pub_cases)} END" if pub_cases else "CAST(NULL AS DATE)"
+    severity_types = [c for c, rt in catalog.record_types.items() if rt.publication.by == "severity"]
+    sev_list = ", ".join(lit(c) for c in severity_types) or "NULL"
+    pm = catalog.points
+    point_cases = []
+    if pm is not None:
+        for code, item in pm.items.items():
+            value = f"{item.points} * coalesce(quantity, 1)" if item.per == "quantity" else str(item.points)
+            point_cases.append(f"WHEN {lit(code)} THEN {value}")
+    points = f"CASE type {' '.join(point_cases)} END" if point_cases else "CAST(NULL AS DOUBLE)"
+    positive_until = _plus("decided_on", pm.positive_validity.sql_interval()) if pm else "NULL"
+    return Step(
+        "rw",
+        f"""
+        SELECT *,
+               CASE WHEN pub_max IS NOT NULL
+                    THEN least(pub_max, repaired_on, delisted_on, {RETENTION}) END AS published_until,
+               CASE WHEN points IS NULL THEN NULL
+                    WHEN points >= 0 THEN {positive_until}
+                    WHEN type IN ({sev_list})
+                    THEN least(coalesce(pub_max, decided_on), repaired_on, delisted_on, {RETENTION})
+                    ELSE least({RETENTION}, repaired_on, delisted_on) END AS points_until
+        FROM (
+            SELECT *,
+                   {conduct_end} AS conduct_ended,
+                   CASE WHEN type IN ({", ".join(lit(c) for c in negative) or "NULL"})
+                        THEN {_plus(conduct_end, retention)} END AS {RETENTION},
+                   {pub_max} AS pub_max,
+                   CAST({points} AS DOUBLE) AS points
+            FROM rec2 WHERE revoked_on IS NULL
+        )
+        """,
+    )
+
+
+def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index: int) -> str:
+    """One term case of a list: the windows of its records."""
+    entry = [catalog.record_types[t] for t in lst.record_types]
+    when = (
+        " AND ".join(condition_sql(n, c, entry[0].attributes[n], _attr(catalog, n)) for n, c in term.when.items())
+        or "TRUE"
+    )
+    base = "decided_on"
+    if term.delay_attribute:
+        delay = _attr(catalog, term.delay_attribute)
+        base = f"CAST(decided_on + to_months(CAST(coalesce({delay}, 0) AS INTEGER)) AS DATE)"
+    if term.start == "publication_end":
+        n = term.publication_working_days or 1
+        # the n-th working day counting the first working day on or after base; start the day after
+        start = (
+            f"(SELECT CAST(w2.day + INTERVAL 1 DAY AS DATE) FROM workdays w1 JOIN workdays w2 "
+            f"ON w2.wd_seq = w1.wd_seq - CASE WHEN w1.is_workday THEN 1 ELSE 0 END + {n} AND w2.is_workday "
+            f"WHERE w1.day = {base})"
+        )
+        term_from = "start"
+    else:
+        start = base
+        term_from = "decided_on"
+    ends = [RETENTION]
+    if term.duration is not None:
+        duration = f"{term_from} + {term.duration.sql_interval()}"
+        if term.extension_attribute:
+            duration += f" + to_years(CAST(coalesce({_attr(catalog, term.extension_attribute)}, 0) AS INTEGER))"
+        ends.append(f"CAST({duration} AS DATE)")
+    for action in term.ends_on:
+        column = {"delist": "delisted_on", "perform": "performed_on", "repair": "repaired_on"}.get(action)
+        if column:
+            ends.append(column)
+    if term.until_performed:
+        after = "CAST(performed_on + INTERVAL 1 DAY AS DATE)"
+        if term.repeat is not None:
+            after = (
+                f"CASE WHEN offence_no >= {term.repeat.count} "
+                f"THEN {_plus('performed_on', term.repeat.after_perform.sql_interval())} "
+                "ELSE CAST(performed_on + INTERVAL 1 DAY AS DATE) END"
+            )
+        ends.append(after)
+    types = ", ".join(lit(t) for t in lst.record_types)
+    offence = "NULL AS offence_no"
+    source = "rw"
+    if term.repeat is not None:
+        source = repeat_name(code, index)
+        offence = "offence_no"
+    return (
+        f"SELECT source, record_id, subject_id, subject_kind, type, decided_on, document_no, event_id, "
+        f"{lit(code)} AS list, {index} AS term, start, least({', '.join(ends)}) AS until, {offence} "
+        f"FROM (SELECT *, {start} AS start FROM {source} WHERE type IN ({types}) AND ({when}))"
+    )
+
+
+def repeat_name(code: str, index: int) -> str:
+    """Name of the step numbering the offences of a term with a repeat rule."""
+    return f"rw_repeat_{code.replace('.', '_')}_{index}"
+
+
+def repeat_steps(catalog: Catalog) -> list[Step]:
+    """For terms with a repeat rule: number each offence within its run of offences, counted
+    from the earliest earlier offence repaid within ``within`` before it."""
+    out = []
+    for code, lst in catalog.lists.items():
+        for i, term in enumerate(lst.terms):
+            if term.repeat is None:
+                continue
+            entry = [catalog.record_types[t] for t in lst.record_types]
+            when = (
+                " AND ".join(
+                    condition_sql(n, c, entry[0].attributes[n], _attr(catalog, n)) for n, c in term.when.items()
+                )
+                or "TRUE"
+            )
+            types = ", ".join(lit(t) for t in lst.record_types)
+            within = term.repeat.within.sql_interval()
+            out.append(
+                Step(
+                    repeat_name(code, i),
+                    f"""
+                    WITH o AS (SELECT * FROM rw WHERE type IN ({types}) AND ({when})),
+                    firsts AS (
+                        SELECT r.source, r.record_id, min(p.decided_on) AS first_on
+                        FROM o r JOIN o p ON p.subject_id = r.subject_id
+                         AND (p.decided_on, p.create_seq) < (r.decided_on, r.create_seq)
+                         AND p.performed_on IS NOT NULL AND p.performed_on >= CAST(r.decided_on - {within} AS DATE)
+                        GROUP BY ALL
+                    )
+                    SELECT o.*, (SELECT count(*) FROM o q WHERE q.subject_id = o.subject_id
+                                   AND q.decided_on >= coalesce(f.first_on, o.decided_on)
+                                   AND (q.decided_on, q.create_seq) <= (o.decided_on, o.create_seq)) AS offence_no
+                    FROM o LEFT JOIN firsts f USING (source, record_id)
+                    """,
+                )
+            )
+    return out
+
+
+def windows_union(catalog: Catalog) -> Step:
+    """Every record's window in every list it enters (legal-finding lists)."""
+    parts = []
+    for code, lst in catalog.lists.items():
+        if lst.basis != "legal_finding":
+            continue
+        for i, term in enumerate(lst.terms):
+            parts.append(_term_sql(catalog, code, lst, term, i))
+    sql = " UNION ALL ".join(parts) if parts else "SELECT NULL WHERE FALSE"
+    return Step("win", f"SELECT * FROM ({sql}) WHERE until IS NULL OR start < until")
+
+
+def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Step]:
+    """The derivation for one date, in order (over the events in ``ev``)."""
+    d = _d(as_of)
+    out = [records_step(with_history), attrs_step(), windows_step(catalog, as_of)]
+    out += repeat_steps(catalog)
+    out.append(windows_union(catalog))
+    pm = catalog.points
+    published_lists = [c for c, lst in catalog.lists.items() if lst.published]
+    out.append(
+        Step(
+            "memb",
+            f"""
+            SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
+                   CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
+                   list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
+                   list({{'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id,
+                         'document_no': document_no, 'decided_on': decided_on, 'start': start,
+                         'until': until}} ORDER BY start, record_id) AS records
+            FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)
+            GROUP BY subject_id, list
+            """,
+        )
+    )
+    if pm is not None:
+        bands = " ".join(
+            f"WHEN score >= {-(10**9) if g.min is None else g.min} AND score <= {10**9 if g.max is None else g.max} "
+            f"THEN {lit(g.grade)}"
+            for g in pm.grades
+        )
+        out.append(
+            Step(
+                "consent",
+                f"""
+                SELECT subject_id, arg_max(record_id, decided_on) AS record_id,
+                       arg_max(document_no, decided_on) AS document_no, max(decided_on) AS decided_on
+                FROM rw WHERE type = {lit(pm.consent_type)} AND decided_on <= {d}
+                  AND (delisted_on IS NULL OR delisted_on > {d})
+                GROUP BY subject_id
+                """,
+            )
+        )
+        out.append(
+            Step(
+                "scores",
+                f"""
+                SELECT c.subject_id, score, CASE {bands} END AS grade, c.record_id AS consent_record,
+                       c.document_no AS consent_document, c.decided_on AS consent_since
+                FROM (
+                    SELECT c.subject_id, any_value(c.record_id) AS record_id,
+                           any_value(c.document_no) AS document_no, any_value(c.decided_on) AS decided_on,
+                           {pm.base} + coalesce(sum(r.points) FILTER (WHERE r.decided_on <= {d}
+                               AND (r.points_until IS NULL OR {d} < r.points_until)), 0) AS score
+                    FROM consent c LEFT JOIN rw r ON r.subject_id = c.subject_id AND r.points IS NOT NULL
+                    GROUP BY c.subject_id
+                ) c
+                """,
+            )
+        )
+        grade_lists = [(c, lst) for c, lst in catalog.lists.items() if lst.basis == "grade"]
+        grade_parts = [
+            f"SELECT subject_id, 'person' AS subject_kind, {lit(c)} AS list, CAST(NULL AS DATE) AS since, "
+            f"CAST(NULL AS DATE) AS until, {lit(lst.published)} AS published, "
+            f"[{{'record_id': consent_record, 'source': NULL, 'type': {lit(pm.consent_type)}, 'event_id': NULL, "
+            f"'document_no': consent_document, 'decided_on': consent_since, 'start': NULL, 'until': NULL}}] "
+            f"AS records FROM scores WHERE grade = {lit(lst.grade)}"
+            for c, lst in grade_lists
+        ]
+        if grade_parts:
+            out.append(Step("memb_all", "SELECT * FROM memb UNION ALL " + " UNION ALL ".join(grade_parts)))
+        else:
+            out.append(Step("memb_all", "SELECT * FROM memb"))
+    else:
+        out.append(Step("memb_all", "SELECT * FROM memb"))
+    out += measure_steps(catalog, as_of)
+    return out
+
+
+def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
+    """Measures through memoranda in force, reaching role holders; exemptions."""
+    d = _d(as_of)
+    rows = []
+    for mcode, mou in catalog.memoranda.items():
+        if mou.effective_from > as_of or (mou.effective_until is not None and mou.effective_until < as_of):
+            continue
+        for lcode in mou.lists:
+            for meas in mou.measures:
+                rows.append(f"({lit(mcode)}, {lit(lcode)}, {lit(meas)})")
+    links = (
+        f"(VALUES {', '.join(rows)}) AS l(memorandum, list, measure)"
+        if rows
+        else "(SELECT NULL AS memorandum, NULL AS list, NULL AS measure WHERE FALSE) l"
+    )
+    kinds = " ".join(f"WHEN {lit(c)} THEN {lit(m.kind)}" for c, m in catalog.measures.items())
+    direct = Step(
+        "direct",
+        f"""
+        SELECT m.subject_id, m.subject_kind, l.measure, CASE l.measure {kinds} END AS kind, l.list,
+               l.memorandum, m.until, m.records
+        FROM memb_all m JOIN {links} ON l.list = m.list
+        """,
+    )
+    out = [direct]
+    role_type = next((m.role_type for m in catalog.measures.values() if m.reaches_roles and m.role_type), None)
+    reach = [(c, r) for c, m in catalog.measures.items() for r in m.reaches_roles]
+    if role_type is not None and reach:
+        pairs = ", ".join(f"({lit(c)}, {lit(r)})" for c, r in reach)
+        out.append(
+            Step(
+                "roles",
+                f"""
+                SELECT subject_id AS organisation, subject_name AS organisation_name,
+                       json_extract_string(attrs, '$.person_id') AS person_id,
+                       json_extract_string(attrs, '$.role') AS role, record_id AS role_record,
+                       document_no AS role_document, decided_on AS role_since
+                FROM rw WHERE type = {lit(role_type)} AND decided_on <= {d}
+                  AND (delisted_on IS NULL OR delisted_on > {d})
+                """,
+            )
+        )
+        out.append(
+            Step(
+                "via",
+                f"""
+                SELECT r.person_id AS subject_id, 'person' AS subject_kind, d.measure, d.kind, d.list,
+                       d.memorandum, d.until, d.records, r.role AS via_role,
+                       r.organisation AS via_organisation, r.organisation_name AS via_organisation_name,
+                       r.role_record AS via_record, r.role_document AS via_document
+                FROM direct d JOIN roles r ON r.organisation = d.subject_id
+                JOIN (VALUES {pairs}) AS p(measure, role) ON p.measure = d.measure AND p.role = r.role
+                WHERE d.subject_kind = 'organisation'
+                """,
+            )
+        )
+        via_union = " UNION ALL SELECT * FROM via"
+    else:
+        via_union = ""
+    out.append(
+        Step(
+            "measures",
+            f"""
+            SELECT *, NULL AS via_role, NULL AS via_organisation, NULL AS via_organisation_name,
+                   NULL AS via_record, NULL AS via_document
+            FROM direct{via_union}
+            """,
+        )
+    )
+    exemption_types = sorted({t for m in catalog.measures.values() for t in m.exemptions})
+    if exemption_types:
+        out.append(
+            Step(
+                "exemptions",
+                f"""
+                SELECT subject_id, type, record_id, document_no, decided_on,
+                       TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) AS valid_until,
+                       CAST(json_extract(attrs, '$.actions') AS VARCHAR[]) AS actions
+                FROM rw WHERE type IN ({", ".join(lit(t) for t in exemption_types)}) AND decided_on <= {d}
+                  AND (TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) IS NULL
+                       OR TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) >= {d})
+                """,
+            )
+        )
+    return out
+
+
+__all__ = ["Step", "steps", "typed_value"]
