@@ -216,9 +216,14 @@ class Deriver:
             and state["as_of"] < as_of
             and not self._memoranda_change(state["as_of"], as_of)
         ):
+            # windows opening or closing in between, and records decided in between
             changed = [
                 r[0]
-                for r in self.con.execute("SELECT subject_id FROM d_next WHERE next_change <= ?", [as_of]).fetchall()
+                for r in self.con.execute(
+                    "SELECT subject_id FROM d_next WHERE next_change <= ? UNION "
+                    "SELECT DISTINCT subject_id FROM events WHERE decided_on > ? AND decided_on <= ? AND seq <= ?",
+                    [as_of, state["as_of"], as_of, state["published_seq"]],
+                ).fetchall()
             ]
             return self._refresh(changed, as_of, "catch-up")
         return self._full(as_of)
