@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import run_cli
 from socialcredit.catalog import CatalogError, catalog_version, load_catalog, load_default
 from socialcredit.catalog.prohibited import prohibited_category, restricted_category
+
+from conftest import run_cli
 
 
 def exported(tmp_path: Path) -> Path:

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from conftest import org, person, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from model import derive
 
 from socialcredit.catalog import load_default
 from socialcredit.derive import Deriver
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
+
+from conftest import org, person, write_csv
+from model import derive
 
 PEOPLE = [person("110105", f"19{70 + i}0101", 10 + i) for i in range(3)]
 ORG = org("91110105MA0000001")

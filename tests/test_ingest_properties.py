@@ -13,11 +13,12 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import org, person, write_csv
 from socialcredit.catalog import load_default
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
+
+from conftest import org, person, write_csv
 
 PEOPLE = [person("110105", f"19{70 + i}0101", i) for i in range(5)]
 ORGS = [org(f"91110105MA000000{i}") for i in range(3)]

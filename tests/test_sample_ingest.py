@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import codes_by_event, event_count, ingest, read_rejects, run_cli
 from socialcredit.sample import sample_files, sample_subject
+
+from conftest import codes_by_event, event_count, ingest, read_rejects, run_cli
 
 
 def test_sample_ingest_prints_summary_whose_counts_add_up(db: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import ingest, org, person, run_cli, write_csv
 
 P = person("110105", "19800101", 11)

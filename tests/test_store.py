@@ -7,12 +7,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import event_count, ingest, person, run_cli, write_csv
 from socialcredit.catalog import catalog_version, load_default
 from socialcredit.settings import Settings
 from socialcredit.store.base import StoreError
 from socialcredit.store.duckdb_store import DuckDBStore
 from socialcredit.store.migrations import LATEST
+
+from conftest import event_count, ingest, person, run_cli, write_csv
 
 
 def test_init_creates_migrates_and_is_idempotent(tmp_path: Path) -> None:
