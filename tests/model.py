@@ -114,7 +114,7 @@ def publication_max(cat: Catalog, rec: Record) -> date | None:
     regime = cat.regime_for(rec.decided_on)
     if regime is None:
         return None
-    periods = regime.severities.get(rec.attrs.get(rt.publication.severity_attribute))
+    periods = regime.severities.get(str(rec.attrs.get(rt.publication.severity_attribute)))
     if periods is None:
         return None
     if not periods.published and rec.attrs.get("published") is not True:
@@ -228,8 +228,8 @@ def derive(cat: Catalog, events: list[dict[str, Any]], as_of: date) -> dict[str,
             scores[subject] = (total, grade)
         for code, lst in cat.lists.items():
             if lst.basis == "grade":
-                for subject, (_, grade) in scores.items():
-                    if grade == lst.grade:
+                for subject, (_, grade_of) in scores.items():
+                    if grade_of == lst.grade:
                         memberships[(subject, code)] = (None, None)  # type: ignore[assignment]
     measures: set[tuple[Any, ...]] = set()
     for code, mou in cat.memoranda.items():
