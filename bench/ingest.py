@@ -21,8 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from records import write_file
-
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """(seconds, peak RSS in bytes, stdout) of a child process."""
@@ -57,8 +55,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     data = work / f"records-{args.rows}.csv"
     if not data.exists():
+        # generated in a child process, so that the parent stays small: a child's peak RSS
+        # counts the pages it shares with its parent at fork
         t0 = time.perf_counter()
-        write_file(data, args.rows)
+        gen = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"from records import write_file; from pathlib import Path; write_file(Path({str(data)!r}), {args.rows})"
+        )
+        run([sys.executable, "-c", gen])
         print(f"generated {args.rows:,} rows ({data.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
     exe = [str(Path(sys.executable).with_name("socialcredit"))]
     bare_db, sc_db = work / "bare.duckdb", work / "sc.duckdb"

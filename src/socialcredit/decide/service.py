@@ -240,13 +240,7 @@ class Decider:
         return answer
 
     def _stored(self, table: str, code: str) -> list[dict[str, Any]]:
-        cur = self.con.execute(f"SELECT * FROM {table} WHERE subject_id = ?", [code])
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        for r in rows:
-            if "actions" in r and isinstance(r["actions"], str):
-                r["actions"] = json.loads(r["actions"])
-        return rows
+        return stored_rows(self.con, table, code)
 
     # -- screen ----------------------------------------------------------------------------------
 
@@ -357,6 +351,26 @@ class Decider:
                         subjects.append(subject_id)
                         measures.append(m)
         return pa.table({"subject_id": pa.array(subjects, pa.string()), "measure": pa.array(measures, pa.string())})
+
+
+def stored_rows(con: Any, table: str, code: str) -> list[dict[str, Any]]:
+    """A subject's rows of a stored derived table; measures get the records of the listing
+    they follow from (the subject's own, or the organisation's when reached through a role)."""
+    if table == "d_measures":
+        sql = (
+            "SELECT m.*, ms.records FROM d_measures m LEFT JOIN d_memberships ms "
+            "ON ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list "
+            "WHERE m.subject_id = ?"
+        )
+    else:
+        sql = f"SELECT * FROM {table} WHERE subject_id = ?"
+    cur = con.execute(sql, [code])
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:
+        if "actions" in r and isinstance(r["actions"], str):
+            r["actions"] = json.loads(r["actions"])
+    return rows
 
 
 def _table_exists(con: Any, name: str) -> bool:

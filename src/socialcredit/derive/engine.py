@@ -76,18 +76,20 @@ class Deriver:
             where.append(f"recorded_at <= TIMESTAMPTZ '{known_at.isoformat()}'")
         if scope is not None:
             where.append(f"subject_id IN (SELECT subject_id FROM {scope})")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE ev AS SELECT * FROM events WHERE {' AND '.join(where)}")
+        self.con.execute("DROP TABLE IF EXISTS ev")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events WHERE {' AND '.join(where)}")
         return mark
 
     def _run(self, plan: list[Step]) -> None:
         self._calendar()
         for st in plan:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
+            kind = "VIEW" if st.view else "TABLE"
+            self.con.execute(f"CREATE OR REPLACE TEMP {kind} {st.name} AS {st.sql}")
 
     def _drop(self, plan: list[Step]) -> None:
-        for st in plan:
-            self.con.execute(f"DROP TABLE IF EXISTS {st.name}")
-        self.con.execute("DROP TABLE IF EXISTS ev")
+        for st in reversed(plan):
+            self.con.execute(f"DROP {'VIEW' if st.view else 'TABLE'} IF EXISTS {st.name}")
+        self.con.execute("DROP VIEW IF EXISTS ev")
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cur = self.con.execute(sql, params or [])
@@ -301,8 +303,7 @@ class Deriver:
         )
         self.con.execute(
             f"INSERT INTO d_measures SELECT subject_id, subject_kind, measure, kind, list, memorandum, until, "
-            f"CAST(to_json(records) AS VARCHAR), via_role, via_organisation, via_organisation_name, via_record, "
-            f"via_document FROM measures {limit}"
+            f"via_role, via_organisation, via_organisation_name, via_record, via_document FROM measures {limit}"
         )
         if self._has("exemptions"):
             self.con.execute(

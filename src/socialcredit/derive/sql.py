@@ -23,10 +23,11 @@ RETENTION = "retention_until"
 
 @dataclass(frozen=True)
 class Step:
-    """One relation of the derivation."""
+    """One relation of the derivation (a view when it is read only once)."""
 
     name: str
     sql: str
+    view: bool = False
 
 
 def _d(day: date) -> str:
@@ -50,30 +51,16 @@ def _plus(expr: str, period_sql: str) -> str:
     return f"CAST({expr} + {period_sql} AS DATE)"
 
 
-def records_step(with_history: bool) -> Step:
-    """One row per record: its create, amended attributes, and the dates of its follow-ups."""
-    history = (
-        ", list({'action': action, 'event_id': event_id, 'decided_on': decided_on, "
-        "'document_no': document_no, 'seq': seq} ORDER BY seq) AS history"
-        if with_history
-        else ""
-    )
+def followups_step() -> Step:
+    """Per record with follow-ups: amendments in log order and the dates of the others (most
+    records have none, so this groups only a small part of the log)."""
     return Step(
-        "rec",
-        f"""
+        "fu",
+        """
         SELECT source, record_id,
-               any_value(type) AS type, any_value(subject_id) AS subject_id,
-               any_value(subject_kind) AS subject_kind,
-               arg_min(subject_name, seq) FILTER (WHERE action = 'create') AS subject_name,
-               min(seq) FILTER (WHERE action = 'create') AS create_seq,
-               arg_min(event_id, seq) FILTER (WHERE action = 'create') AS event_id,
-               arg_min(decided_on, seq) FILTER (WHERE action = 'create') AS decided_on,
-               arg_min(document_no, seq) FILTER (WHERE action = 'create') AS document_no,
-               arg_max(amount, seq) FILTER (WHERE action IN ('create', 'correct') AND amount IS NOT NULL) AS amount,
-               arg_max(quantity, seq) FILTER (WHERE action IN ('create', 'correct') AND quantity IS NOT NULL)
-                   AS quantity,
-               list(attrs ORDER BY seq) FILTER (WHERE action IN ('create', 'correct') AND attrs IS NOT NULL)
-                   AS attrs_list,
+               list(attrs ORDER BY seq) FILTER (WHERE action = 'correct' AND attrs IS NOT NULL) AS corrections,
+               arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
+               arg_max(quantity, seq) FILTER (WHERE action = 'correct' AND quantity IS NOT NULL) AS quantity_fix,
                arg_max(json_extract_string(attrs, '$.extension_years'), seq) FILTER (WHERE action = 'extend')
                    AS extended_to,
                min(decided_on) FILTER (WHERE action = 'revoke') AS revoked_on,
@@ -82,27 +69,52 @@ def records_step(with_history: bool) -> Step:
                arg_min(json_extract_string(attrs, '$.reason'), decided_on) FILTER (WHERE action = 'delist')
                    AS delist_reason,
                min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
-               {history}
-        FROM ev GROUP BY source, record_id
-        HAVING min(seq) FILTER (WHERE action = 'create') IS NOT NULL
+        FROM ev WHERE action <> 'create'
+        GROUP BY source, record_id
         """,
     )
 
 
-def attrs_step() -> Step:
-    """Merge the attribute amendments (corrections in log order, then the latest extension)."""
+def history_step() -> Step:
+    """Every event of every record, for explanations of one subject."""
+    return Step(
+        "hist",
+        """
+        SELECT source, record_id,
+               list({'action': action, 'event_id': event_id, 'decided_on': decided_on,
+                     'document_no': document_no, 'seq': seq} ORDER BY seq) AS history
+        FROM ev GROUP BY source, record_id
+        """,
+    )
+
+
+def records_step(with_history: bool) -> Step:
+    """One row per record: its create joined with its follow-ups, attributes amended (corrections
+    in log order, then the latest extension)."""
+    merged = (
+        "CASE WHEN f.corrections IS NULL OR len(f.corrections) = 0 THEN c.attrs "
+        "ELSE list_reduce(list_concat([coalesce(c.attrs, '{}')], f.corrections), "
+        "lambda a, b: json_merge_patch(a, b)) END"
+    )
+    attrs = (
+        f"CASE WHEN f.extended_to IS NOT NULL THEN CAST(json_merge_patch(coalesce({merged}, '{{}}'), "
+        f"json_object('extension_years', TRY_CAST(f.extended_to AS BIGINT))) AS VARCHAR) "
+        f"ELSE CAST({merged} AS VARCHAR) END"
+    )
+    history = ", h.history" if with_history else ""
+    join_history = "LEFT JOIN hist h USING (source, record_id)" if with_history else ""
     return Step(
         "rec2",
-        """
-        SELECT * EXCLUDE (attrs_list, extended_to, merged),
-               CASE WHEN extended_to IS NOT NULL
-                    THEN json_merge_patch(coalesce(merged, '{}'),
-                                          json_object('extension_years', TRY_CAST(extended_to AS BIGINT)))
-                    ELSE merged END AS attrs
-        FROM (SELECT *, CASE WHEN len(attrs_list) > 0
-                             THEN list_reduce(attrs_list, lambda a, b: json_merge_patch(a, b)) END AS merged
-              FROM rec)
+        f"""
+        SELECT c.source, c.record_id, c.type, c.subject_id, c.subject_kind, c.subject_name,
+               c.seq AS create_seq, c.event_id, c.decided_on, c.document_no,
+               coalesce(f.amount_fix, c.amount) AS amount, coalesce(f.quantity_fix, c.quantity) AS quantity,
+               {attrs} AS attrs,
+               f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}
+        FROM ev c LEFT JOIN fu f USING (source, record_id) {join_history}
+        WHERE c.action = 'create'
         """,
+        view=True,
     )
 
 
@@ -117,13 +129,16 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
         if performed
         else "decided_on"
     )
-    # publication by severity (regime chosen by the finding's date)
+    # publication by severity (regime chosen by the finding's date); the severity and the
+    # "published" flag are read from the attributes once per row (in the inner projection)
     pub_cases = []
+    sev_reads = []
     for code, rt in catalog.record_types.items():
         if rt.publication.by != "severity" or rt.publication.severity_attribute is None:
             continue
-        sev = _attr(catalog, rt.publication.severity_attribute)
-        published_attr = "coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE)"
+        sev_reads.append(f"WHEN {lit(code)} THEN {_attr(catalog, rt.publication.severity_attribute)}")
+        sev = "_sev"
+        published_attr = "_published"
         for regime in catalog.publication_regimes.values():
             lo = f"decided_on >= {_d(regime.effective_from)}" if regime.effective_from else "TRUE"
             hi = f"decided_on <= {_d(regime.effective_until)}" if regime.effective_until else "TRUE"
@@ -144,6 +159,7 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
             point_cases.append(f"WHEN {lit(code)} THEN {value}")
     points = f"CASE type {' '.join(point_cases)} END" if point_cases else "CAST(NULL AS DOUBLE)"
     positive_until = _plus("decided_on", pm.positive_validity.sql_interval()) if pm else "NULL"
+    sev_read = f"CASE type {' '.join(sev_reads)} END" if sev_reads else "CAST(NULL AS VARCHAR)"
     return Step(
         "rw",
         f"""
@@ -156,13 +172,19 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
                     THEN least(coalesce(pub_max, decided_on), repaired_on, delisted_on, {RETENTION})
                     ELSE least({RETENTION}, repaired_on, delisted_on) END AS points_until
         FROM (
-            SELECT *,
+            SELECT * EXCLUDE (_sev, _published),
                    {conduct_end} AS conduct_ended,
                    CASE WHEN type IN ({", ".join(lit(c) for c in negative) or "NULL"})
                         THEN {_plus(conduct_end, retention)} END AS {RETENTION},
                    {pub_max} AS pub_max,
                    CAST({points} AS DOUBLE) AS points
-            FROM rec2 WHERE revoked_on IS NULL
+            FROM (
+                SELECT *, {sev_read} AS _sev,
+                       CASE WHEN type IN ({sev_list})
+                            THEN coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE)
+                       END AS _published
+                FROM rec2 WHERE revoked_on IS NULL
+            )
         )
         """,
     )
@@ -282,7 +304,10 @@ def windows_union(catalog: Catalog) -> Step:
 def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Step]:
     """The derivation for one date, in order (over the events in ``ev``)."""
     d = _d(as_of)
-    out = [records_step(with_history), attrs_step(), windows_step(catalog, as_of)]
+    out = [followups_step()]
+    if with_history:
+        out.append(history_step())
+    out += [records_step(with_history), windows_step(catalog, as_of)]
     out += repeat_steps(catalog)
     out.append(windows_union(catalog))
     pm = catalog.points

@@ -39,7 +39,9 @@ class DuckDBStore:
         self.path = str(path)
         # One writer at a time per store object (ingest checks chunk by chunk, then commits).
         self.write_lock = threading.RLock()
-        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": self.settings.memory_limit}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.settings.memory_limit,
+        }
         if self.settings.threads:
             config["threads"] = self.settings.threads
         if self.settings.temp_dir is not None:
@@ -51,6 +53,7 @@ class DuckDBStore:
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -114,7 +114,6 @@ MIGRATIONS += (
                 list VARCHAR NOT NULL,
                 memorandum VARCHAR NOT NULL,
                 until DATE,
-                records VARCHAR NOT NULL,
                 via_role VARCHAR,
                 via_organisation VARCHAR,
                 via_organisation_name VARCHAR,

@@ -1,0 +1,114 @@
+"""Benchmark: full derive over a large synthetic log, against a bare DuckDB query that sums
+points per subject among the records in force on a date, over the same data in the same run.
+
+    python bench/derive.py [--events 100000000] [--subjects 10000000] [--dir DIR]
+
+Goal (issue 3): the full derive within 5x of that bare query; peak RSS < 16 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth import count
+
+AS_OF = "2026-06-01"
+
+BARE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True, config={'memory_limit': sys.argv[2]})
+t = time.perf_counter()
+con.execute('''
+    CREATE TEMP TABLE pts AS
+    WITH p(type, points) AS (VALUES ('traffic.violation', -5), ('loan.arrears_cycle', -10), ('utility.arrears', -20),
+        ('contract.breach', -20), ('civil.volunteer_month', 2), ('civil.blood_donation', 10))
+    SELECT e.subject_id, 1000 + sum(p.points) AS score
+    FROM events e JOIN p USING (type)
+    WHERE e.action = 'create' AND e.decided_on <= DATE 'AS_OF' AND e.decided_on > DATE 'AS_OF' - INTERVAL 5 YEARS
+    GROUP BY e.subject_id
+''')
+print(time.perf_counter() - t)
+""".replace("AS_OF", AS_OF)
+
+DERIVE = """
+import sys, time
+from datetime import date
+from socialcredit.settings import Settings
+from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.derive import Deriver
+settings = Settings(db=sys.argv[1], memory_limit=sys.argv[2], today=date.fromisoformat('AS_OF'))
+with DuckDBStore(settings.db, settings) as store:
+    t = time.perf_counter()
+    summary = Deriver(store).materialize(date.fromisoformat('AS_OF'))
+    print(time.perf_counter() - t, summary.memberships, summary.measures)
+""".replace("AS_OF", AS_OF)
+
+
+BUILD = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from pathlib import Path
+from synth import build
+build(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+"""
+
+
+def run(code: str, *args: str) -> tuple[str, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"child failed:\n{err}")
+    _ = start
+    return out, usage.ru_maxrss * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000_000)
+    parser.add_argument("--subjects", type=int, default=10_000_000)
+    parser.add_argument("--memory-limit", default="12GB")
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="sc-bench-derive-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / f"derive-{args.events}.duckdb"
+    if not db.exists():
+        # built in a child process, so that the parent stays small: a child's peak RSS
+        # counts the pages it shares with its parent at fork
+        t0 = time.perf_counter()
+        run(BUILD, str(db), str(args.subjects), str(args.events))
+        print(f"built a log of {count(db)[0]:,} events in {time.perf_counter() - t0:.0f} s")
+    events, subjects = count(db)
+    bare_out, bare_rss = run(BARE, str(db), args.memory_limit)
+    bare_s = float(bare_out.split()[0])
+    derive_out, derive_rss = run(DERIVE, str(db), args.memory_limit)
+    derive_s, memberships, measures = derive_out.split()
+    derive_t = float(derive_s)
+    print(f"log: {events:,} events about {subjects:,} subjects; as of {AS_OF}")
+    for label, secs, rss in (("bare points-in-force query", bare_s, bare_rss), ("full derive", derive_t, derive_rss)):
+        print(f"{label:27s} {secs:8.2f} s {events / secs:14,.0f} events/s  peak RSS {rss / 2**30:.2f} GiB")
+    print(f"  {int(memberships):,} list memberships, {int(measures):,} measures")
+    ratio = derive_t / bare_s
+    print(f"ratio derive / bare query: {ratio:.2f}x")
+    print(f"  goal within 5x: {'met' if ratio <= 5 else 'NOT met'}")
+    print(f"  goal peak RSS < 16 GiB: {'met' if derive_rss < 16 * 2**30 else 'NOT met'}")
+    if args.dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
