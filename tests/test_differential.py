@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.catalog import load_default
+from socialcredit.decide.explain import decide as decide_action
+from socialcredit.decide.index import DecisionIndex
 from socialcredit.derive import Deriver
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import Settings
@@ -286,3 +289,46 @@ def test_incremental_refresh_and_catch_up_agree_with_a_full_derive(
         store.con.execute("DELETE FROM derive_state")
         Deriver(store).materialize(moment)
     assert snapshot(tmp / "i.duckdb") == incremental
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(histories(), st.integers(0, SPAN + 300))
+def test_decision_index_agrees_with_an_on_the_fly_derive(
+    tmp_path_factory: Any, rows: list[dict[str, Any]], offset: int
+) -> None:
+    """For every subject and every catalogued action, the bit-mask index over the stored tables
+    answers as the per-subject derive does, single checks and screening alike; the reasons it
+    gives on demand are the same measures."""
+    tmp = tmp_path_factory.mktemp("index")
+    as_of = START + timedelta(days=offset)
+    conf = Settings(db=tmp / "x.duckdb", today=date(2026, 11, 26))
+    with DuckDBStore(conf.db, conf) as store:
+        store.migrate()
+        store.store_catalog(CAT)
+        if rows:
+            ingest_files(store, [write_csv(tmp / "h.csv", rows)], tmp / "rej.jsonl")
+        deriver = Deriver(store)
+        deriver.materialize(as_of)
+        index = DecisionIndex(store, party="test")
+        subjects = sorted({*PEOPLE, ORG, *(r["subject_id"] for r in rows if "subject_id" in r)})
+        actions = sorted(CAT.actions)
+        for code in subjects:
+            derived = deriver.subject(code, as_of, None)
+            for action in actions:
+                restrictions, incentives, _ = decide_action(CAT, action, derived.measures, derived.exemptions)
+                got = index.check(code, action)
+                assert got.allowed == (not restrictions), (code, action, as_of)
+                assert got.granted == bool(incentives), (code, action, as_of)
+                if restrictions:
+                    explained = index.explain(got)
+                    assert {r["measure"] for r in explained["restrictions"]} == {r["measure"] for r in restrictions}
+        assert index.flush() == len(subjects) * len(actions)
+        logged = store.con.execute("SELECT count(DISTINCT decision_id) FROM decisions").fetchall()[0][0]
+        assert logged == len(subjects) * len(actions)
+        for action in actions[:: max(1, len(actions) // 6)]:
+            screened = index.answer(pa.array(subjects, pa.string()), action)
+            singles = [index.check(code, action) for code in subjects]
+            assert screened.column("allowed").to_pylist() == [d.allowed for d in singles]
+            assert screened.column("granted").to_pylist() == [d.granted for d in singles]

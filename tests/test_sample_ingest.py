@@ -66,3 +66,7 @@ def test_demo_runs_and_is_safe_to_rerun(tmp_path: Path) -> None:
         res = run_cli("demo", "--dir", tmp_path / "demo")
         assert res.code == 0, res.err
         assert sample_subject() in res.out
+        # the legal representative of a listed company: not allowed to fly, and why
+        assert "NOT ALLOWED" in res.out
+        assert "(2025)鲁1082执1234号之一" in res.out
+        assert "legal basis" in res.out

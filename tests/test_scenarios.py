@@ -7,6 +7,7 @@ that the calendar makes a holiday (2025-06-02, Dragon Boat Festival), the test s
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -475,14 +476,19 @@ def test_unknown_subject_unknown_action_and_invalid_code(db: Path) -> None:
     assert "check character" in bad_code.err
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_screen_answers_every_code_and_logs_each_row(db: Path, tmp_path: Path, fmt: str) -> None:
+@pytest.mark.parametrize(("fmt", "stored"), [("csv", False), ("parquet", False), ("csv", True), ("parquet", True)])
+def test_screen_answers_every_code_and_logs_each_row(db: Path, tmp_path: Path, fmt: str, stored: bool) -> None:
+    """Both paths: the decision index over a derive for the date, and an on-the-fly derive."""
     import duckdb
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    from socialcredit.decide.screenlog import read_screening
+
     load(db, tmp_path, [court("SC1", ground="1", decided_on="2025-01-06"), rail("SC2", 2, "2025-01-06", subject=P2)])
+    if stored:
+        assert run_cli("derive", "--as-of", "2025-03-01", "--db", db, env=LATER).code == 0
     codes = pa.table({"subject_id": [P, P2, P3, "not-a-code", P.lower()]})
     src = tmp_path / f"in.{fmt}"
     (pq.write_table if fmt == "parquet" else pacsv.write_csv)(codes, src)
@@ -508,9 +514,48 @@ def test_screen_answers_every_code_and_logs_each_row(db: Path, tmp_path: Path, f
     assert [r["allowed"] for r in rows] == [False, True, True, True, False]
     assert [r["valid"] for r in rows] == [True, True, True, False, True]
     assert rows[0]["restrictions"] == "high_consumption"
+    assert rows[0]["lists"] == "judgment_defaulters"
+    assert not any(r["restrictions"] for r in rows[1:4])  # empty (CSV) or null (Parquet)
+    assert [r["known"] for r in rows] == [True, True, False, False, True]
+    ids = [r["decision_id"] for r in rows]
     con = duckdb.connect(str(db), read_only=True)
-    logged = con.execute(
-        "SELECT count(*), count(DISTINCT decision_id) FROM decisions WHERE screen_id IS NOT NULL"
+    summary = con.execute(
+        "SELECT decision_id, action, allowed, data_version, measures FROM decisions WHERE screen_id IS NOT NULL"
     ).fetchall()
     con.close()
-    assert logged == [(5, 5)]
+    assert len(summary) == 1
+    screen_id, action, allowed, data_version, measures = summary[0]
+    assert (action, allowed) == ("flight.economy", False)
+    assert ids == [f"{screen_id}:{k}" for k in range(1, 6)]
+    meta, logged = read_screening(Path(json.loads(measures)["log"]))
+    assert meta["screen_id"] == screen_id
+    assert meta["party"] == "cli"
+    assert meta["as_of"] == "2025-03-01"
+    assert meta["data_version"] == data_version
+    assert meta["source"] == ("index" if stored else "derived")
+    assert logged.column("allowed").to_pylist() == [False, True, True, True, False]
+    assert logged.column("decision_id").to_pylist() == ids
+
+
+def test_derive_full_then_current_then_catch_up(db: Path, tmp_path: Path) -> None:
+    """A first derive is full; the same date again recomputes nothing; a later date catches up
+    only what changed, and answers as a full derive for that date would."""
+    load(db, tmp_path, [court("DV1", ground="1", decided_on="2025-01-06")])
+
+    def derive(as_of: str) -> dict[str, Any]:
+        res = run_cli("derive", "--as-of", as_of, "--db", db, "--json", env=LATER)
+        assert res.code == 0, res.err
+        data: dict[str, Any] = res.json()
+        return data
+
+    first = derive("2025-03-01")
+    assert first["mode"] == "full"
+    assert first["memberships"] == 1
+    again = derive("2025-03-01")
+    assert again["mode"] == "current"
+    assert again["data_version"] == first["data_version"]
+    assert (again["memberships"], again["measures"]) == (first["memberships"], first["measures"])
+    later = derive("2027-03-01")  # ground 1 without an end: still listed, measures unchanged
+    assert later["mode"] == "catch-up"
+    assert later["data_version"].endswith("@2027-03-01")
+    assert (later["memberships"], later["measures"]) == (first["memberships"], first["measures"])

@@ -505,7 +505,8 @@ def verify(db: DbOption = None, json_out: JsonOption = False) -> None:
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo database.")] = Path("demo"),
 ) -> None:
-    """Initialise a database, ingest the bundled sample files and show a subject's events."""
+    """Initialise a database, ingest the bundled sample files, derive today's lists and measures,
+    and show why the sample subject (a listed company's legal representative) may not fly."""
     from socialcredit.sample import sample_files, sample_subject
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -522,7 +523,13 @@ def demo(
     subject = sample_subject()
     out.rule(f"events about {subject}")
     events(subject=subject, db=db, json_out=False)
-    out.print(f"try: socialcredit events {subject} --db {db} --json")
+    out.rule("derive lists, measures and scores for today")
+    derive(db=db, as_of=None, json_out=False)
+    out.rule(f"the file of {subject}")
+    show(subject=subject, db=db, as_of=None, known_at=None, json_out=False)
+    out.rule(f"may {subject} buy an economy-class flight ticket?")
+    check(subject=subject, action="flight.economy", db=db, as_of=None, known_at=None, purpose="demo", json_out=False)
+    out.print(f"try: socialcredit check {subject} rail.g.second --db {db} --json")
 
 
 def main() -> None:

@@ -1,34 +1,58 @@
 """The in-memory decision index: after a derive, ``check`` answers in microseconds from one bit
-mask per subject (restricted actions, with exemptions already applied, and granted incentives).
-Explanations are built on demand from the stored derived tables. Decisions are logged in
-batches: ``flush`` writes them, and must run before an answer is relied on elsewhere."""
+mask per subject (restricted actions, with exemptions already applied, and granted incentives),
+and ``screen`` answers a column of codes with vectorised look-ups. Explanations are built on
+demand from the stored derived tables.
+
+Decisions are logged in batches: ``flush`` writes the pending checks to the decision log.
+``screen`` writes every row's answer to the screening log (see ``screenlog``) before it returns.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.catalog.actions import matches
 from socialcredit.decide.explain import decide
+from socialcredit.decide.screenlog import log_screening, new_screen_id
 from socialcredit.decide.service import stored_rows
+from socialcredit.identity.bulk import validate_codes
 from socialcredit.store.duckdb_store import DuckDBStore
 
 
-@dataclass(frozen=True)
-class Decision:
-    """An answer from the index; ``explain`` gives the reasons."""
+class Decision(NamedTuple):
+    """An answer from the index; ``DecisionIndex.explain`` gives the reasons."""
 
-    decision_id: str
+    prefix: str
+    seq: int
     subject: str
     action: str
     allowed: bool
     granted: bool
     known: bool
+
+    @property
+    def decision_id(self) -> str:
+        """The logged id of this decision."""
+        return f"{self.prefix}{self.seq}"
+
+
+_PENDING = pa.struct(
+    [
+        ("seq", pa.int64()),
+        ("subject_id", pa.string()),
+        ("action", pa.string()),
+        ("allowed", pa.bool_()),
+        ("known", pa.bool_()),
+        ("purpose", pa.string()),
+    ]
+)
 
 
 class DecisionIndex:
@@ -37,7 +61,7 @@ class DecisionIndex:
     def __init__(self, store: DuckDBStore, party: str = "cli") -> None:
         self.store = store
         self.party = party
-        state = store.con.execute("SELECT as_of, data_version, catalog_version FROM derive_state").fetchall()
+        state = store.con.execute("SELECT as_of, data_version FROM derive_state").fetchall()
         if not state:
             raise LookupError("no derived state yet: run `socialcredit derive`")
         self.as_of: date = state[0][0]
@@ -48,9 +72,10 @@ class DecisionIndex:
         self.restricted: dict[str, int] = {}
         self.granted: dict[str, int] = {}
         self._load()
-        self._prefix = f"dec-{secrets.token_hex(4)}-"
+        self.prefix = f"dec-{secrets.token_hex(4)}-"
         self._count = 0
         self._pending: list[tuple[Any, ...]] = []
+        self._screen_ready = False
 
     def _mask(self, patterns: list[str]) -> int:
         mask = 0
@@ -65,8 +90,7 @@ class DecisionIndex:
         for subject, etype, actions in con.execute("SELECT subject_id, type, actions FROM d_exemptions").fetchall():
             key = (subject, etype)
             exempt[key] = exempt.get(key, 0) | self._mask(json.loads(actions))
-        rows = con.execute("SELECT subject_id, measure, kind FROM d_measures").fetchall()
-        for subject, measure, kind in rows:
+        for subject, measure, kind in con.execute("SELECT subject_id, measure, kind FROM d_measures").fetchall():
             mask = self.measure_mask[measure]
             if kind == "incentive":
                 self.granted[subject] = self.granted.get(subject, 0) | mask
@@ -74,7 +98,11 @@ class DecisionIndex:
             for etype in self.catalog.measures[measure].exemptions:
                 mask &= ~exempt.get((subject, etype), 0)
             self.restricted[subject] = self.restricted.get(subject, 0) | mask
-        self.known = {str(r[0]) for r in con.execute("SELECT subject_id FROM subjects").fetchall()}
+        mark = self.store.published_seq()
+        self.known_codes = con.sql(f"SELECT subject_id FROM subjects WHERE first_seq <= {mark}").to_arrow_table()
+        self.known = set(self.known_codes.column(0).to_pylist())
+
+    # -- one question ------------------------------------------------------------------------------
 
     def check(self, subject: str, action: str, purpose: str | None = None) -> Decision:
         """The answer for a canonical code and a catalogued action (KeyError if not catalogued)."""
@@ -83,9 +111,8 @@ class DecisionIndex:
         granted = bool(self.granted.get(subject, 0) & bit)
         known = subject in self.known
         self._count += 1
-        decision_id = self._prefix + str(self._count)
-        self._pending.append((decision_id, subject, action, allowed, known, purpose))
-        return Decision(decision_id, subject, action, allowed, granted, known)
+        self._pending.append((self._count, subject, action, allowed, known, purpose))
+        return Decision(self.prefix, self._count, subject, action, allowed, granted, known)
 
     def explain(self, decision: Decision) -> dict[str, Any]:
         """The full reasons of an index answer (from the stored derived tables)."""
@@ -110,31 +137,115 @@ class DecisionIndex:
         """Write the pending decisions to the decision log; returns how many."""
         if not self._pending:
             return 0
-        ids, subjects, actions, allowed, known, purposes = zip(*self._pending, strict=True)
-        n = len(ids)
-        table = pa.table(
-            {
-                "decision_id": pa.array(ids, pa.string()),
-                "decided_at": pa.array([datetime.now(UTC)] * n, pa.timestamp("us", tz="UTC")),
-                "party": pa.array([self.party] * n, pa.string()),
-                "purpose": pa.array(purposes, pa.string()),
-                "subject_id": pa.array(subjects, pa.string()),
-                "action": pa.array(actions, pa.string()),
-                "allowed": pa.array(allowed, pa.bool_()),
-                "known": pa.array(known, pa.bool_()),
-                "as_of": pa.array([self.as_of] * n, pa.date32()),
-                "known_at": pa.nulls(n, pa.timestamp("us", tz="UTC")),
-                "catalog_version": pa.array([self.catalog_version] * n, pa.string()),
-                "data_version": pa.array([self.data_version] * n, pa.string()),
-                "measures": pa.nulls(n, pa.string()),
-                "screen_id": pa.nulls(n, pa.string()),
-            }
-        )
+        table = pa.Table.from_struct_array(pa.array(self._pending, type=_PENDING))
+        n: int = table.num_rows
         con = self.store.con
         con.register("pending_decisions", table)
         try:
-            con.execute("INSERT INTO decisions SELECT * FROM pending_decisions")
+            con.execute(
+                """INSERT INTO decisions
+                   SELECT ? || seq, ?, ?, purpose, subject_id, action, allowed, known, ?, NULL, ?, ?, NULL, NULL
+                   FROM pending_decisions""",
+                [self.prefix, datetime.now(UTC), self.party, self.as_of, self.catalog_version, self.data_version],
+            )
         finally:
             con.unregister("pending_decisions")
         self._pending.clear()
         return n
+
+    # -- a column of codes -------------------------------------------------------------------------
+
+    def _screen_table(self) -> str:
+        """A temporary table of the known codes with their restricted and granted masks (built once)."""
+        if not self._screen_ready:
+            masks = pa.table(
+                {
+                    "code": self.known_codes.column(0),
+                    "r": pa.array(
+                        [self.restricted.get(c, 0) for c in self.known_codes.column(0).to_pylist()], pa.uint64()
+                    ),
+                    "g": pa.array(
+                        [self.granted.get(c, 0) for c in self.known_codes.column(0).to_pylist()], pa.uint64()
+                    ),
+                }
+            )
+            con = self.store.con
+            con.register("screen_masks", masks)
+            try:
+                con.execute("CREATE OR REPLACE TEMP TABLE screen_known AS SELECT * FROM screen_masks")
+            finally:
+                con.unregister("screen_masks")
+            self._screen_ready = True
+        return "screen_known"
+
+    def _look_up(self, rows: np.ndarray, codes: pa.Array, r: np.ndarray, g: np.ndarray, found: np.ndarray) -> None:
+        """Fill the masks of the rows (0-based) whose code is known, by a hash join."""
+        table = self._screen_table()
+        con = self.store.con
+        con.register("screen_query", pa.table({"row": pa.array(rows), "code": codes}))
+        try:
+            hits = con.sql(f"SELECT q.row, k.r, k.g FROM screen_query q JOIN {table} k ON k.code = q.code").fetchnumpy()
+        finally:
+            con.unregister("screen_query")
+        at = np.asarray(hits["row"], np.int64)
+        r[at] = np.asarray(hits["r"], np.uint64)
+        g[at] = np.asarray(hits["g"], np.uint64)
+        found[at] = True
+
+    def answer(self, values: pa.Array | pa.ChunkedArray, action: str) -> pa.Table:
+        """Answer one action for every code of a column (not logged: see ``screen``). Codes are
+        looked up as given; those not found are validated and compacted, then looked up again."""
+        bit = np.uint64(self.bit[action])
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        n = len(values)
+        r = np.zeros(n, np.uint64)
+        g = np.zeros(n, np.uint64)
+        found = np.zeros(n, np.bool_)
+        self._look_up(np.arange(n, dtype=np.int64), values, r, g, found)
+        canonical = values
+        valid = found.copy()
+        if not found.all():
+            idx = np.nonzero(~found)[0]
+            checked = validate_codes(values.take(pa.array(idx)))
+            valid[idx] = pc.fill_null(pc.or_(checked.column("person_ok"), checked.column("org_ok")), False).to_numpy(
+                zero_copy_only=False
+            )
+            fixed = checked.column("code").combine_chunks()
+            canonical = pc.replace_with_mask(values, pa.array(~found), fixed)
+            changed = pc.and_(pc.is_valid(fixed), pc.not_equal(fixed, values.take(pa.array(idx))))
+            again = idx[pc.fill_null(changed, False).to_numpy(zero_copy_only=False)]
+            if len(again):
+                self._look_up(again, canonical.take(pa.array(again)), r, g, found)
+        result = pa.table(
+            {
+                "row": pa.array(np.arange(1, n + 1)),
+                "subject_id": values,
+                "code": canonical,
+                "valid": pa.array(valid),
+                "known": pa.array(found),
+                "allowed": pa.array((r & bit) == 0),
+                "granted": pa.array((g & bit) != 0),
+            }
+        )
+        return result
+
+    def screen(self, values: pa.Array | pa.ChunkedArray, action: str, purpose: str | None = None) -> pa.Table:
+        """``answer``, with every row logged (see ``screenlog``) before it returns."""
+        result = self.answer(values, action)
+        screen_id = new_screen_id()
+        log_screening(
+            self.store,
+            screen_id,
+            action=action,
+            party=self.party,
+            purpose=purpose,
+            as_of=self.as_of,
+            catalog_version=self.catalog_version,
+            data_version=self.data_version,
+            source="index",
+            rows=result,
+        )
+        n = result.num_rows
+        return result.append_column(
+            "screen_id", pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [screen_id])
+        )

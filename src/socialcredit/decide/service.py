@@ -1,6 +1,6 @@
 """Answering relying parties and subjects: ``show`` (a subject's file), ``check`` (may subject X
-do action A?) and ``screen`` (the same for a column of codes). Every check and screened row is
-logged with a decision id before the answer is returned."""
+do action A?) and ``screen`` (the same for a column of codes). Every check is logged in the ``decisions`` table
+and every screened row in the screening log, with a decision id, before the answer returns."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from socialcredit.catalog.actions import matches, nearest
 from socialcredit.decide.explain import decide, exemptions_for, measure_item, until_rule
+from socialcredit.decide.screenlog import log_screening, new_screen_id
 from socialcredit.derive import Derived, Deriver
 from socialcredit.identity import codes as id_codes
 from socialcredit.identity.bulk import validate_codes
@@ -247,20 +248,63 @@ class Decider:
     def screen(
         self, values: pa.Array | pa.ChunkedArray, action: str, as_of: date | None = None, purpose: str | None = None
     ) -> pa.Table:
-        """Check one action for every code of a column, vectorised; every row is logged."""
+        """Check one action for every code of a column, vectorised, with the reasons of every
+        restricted or granted row; every row is logged before the answer returns.
+
+        When the stored derived state is for ``as_of``, the decision index answers and the
+        reasons come from the stored tables; otherwise the screened subjects are derived for
+        ``as_of`` into temporary tables first."""
+        from socialcredit.decide.index import DecisionIndex  # the index builds on this module
+
         self.check_action(action)
         as_of = as_of or today(self.store.settings)
-        n = len(values)
-        ids = validate_codes(values)
-        screen_id = new_decision_id().replace("dec-", "scr-")
-        screened = pa.table(
-            {
-                "row": pa.array(range(1, n + 1), pa.int64()),
-                "subject_id": values,
-                "code": ids.column("code"),
-                "valid": pc.or_(ids.column("person_ok"), ids.column("org_ok")),
-            }
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        state = self._fresh_state(as_of, None)
+        plan = None
+        if state is not None:
+            answers = DecisionIndex(self.store, self.party).answer(values, action)
+            tables = ("d_measures", "d_exemptions")
+            data_version = str(state["data_version"])
+        else:
+            ids = validate_codes(values)
+            answers = pa.table(
+                {
+                    "row": pa.array(range(1, len(values) + 1), pa.int64()),
+                    "subject_id": values,
+                    "code": ids.column("code"),
+                    "valid": pc.fill_null(pc.or_(ids.column("person_ok"), ids.column("org_ok")), False),
+                }
+            )
+            plan = self.deriver.open_scoped(pc.drop_null(ids.column("code")), as_of)
+            tables = ("measures", "exemptions")
+            data_version = f"{self.store.published_seq()}@{as_of}"
+        screen_id = new_screen_id()
+        try:
+            result = self._with_reasons(answers, action, tables, screen_id, from_index=state is not None)
+        finally:
+            if plan is not None:
+                self.deriver.close(plan)
+        log_screening(
+            self.store,
+            screen_id,
+            action=action,
+            party=self.party,
+            purpose=purpose,
+            as_of=as_of,
+            catalog_version=self.catalog_version,
+            data_version=data_version,
+            source="derived" if plan is not None else "index",
+            rows=result,
         )
+        return result
+
+    def _with_reasons(
+        self, answers: pa.Table, action: str, tables: tuple[str, str], screen_id: str, *, from_index: bool
+    ) -> pa.Table:
+        """The screening result: the answers with, per row, the restricting measures, their lists
+        and end date, the granted incentives and the decision id. Without the index's answers,
+        ``known`` and ``allowed`` are computed here from the same tables."""
+        measures_table, exemptions_table = tables
         restricting = [
             c
             for c, m in self.catalog.measures.items()
@@ -271,30 +315,27 @@ class Decider:
             for c, m in self.catalog.measures.items()
             if m.kind == "incentive" and any(matches(p, action) for p in m.actions)
         ]
-        state = self._fresh_state(as_of, None)
-        plan = None
-        if state is None:
-            # no stored state for that date: derive the screened subjects into temporary tables
-            valid_codes = pc.drop_null(ids.column("code"))
-            plan = self.deriver.open_scoped(valid_codes, as_of)
-            measures_table, exemptions_table = "measures", "exemptions"
-            data_version = f"{self.store.published_seq()}@{as_of}"
+        exempt = self._exempt_subjects(exemptions_table, action, restricting)
+        m_list = ", ".join(lit(m) for m in restricting) or "NULL"
+        i_list = ", ".join(lit(m) for m in granting) or "NULL"
+        if from_index:
+            scope = "SELECT DISTINCT code FROM screened WHERE NOT allowed OR granted"
+            known, allowed = "s.known", "s.allowed"
         else:
-            measures_table, exemptions_table = "d_measures", "d_exemptions"
-            data_version = str(state["data_version"])
+            scope = "SELECT DISTINCT code FROM screened WHERE valid"
+            known = f"s.code IN (SELECT subject_id FROM subjects WHERE first_seq <= {self.store.published_seq()})"
+            allowed = "r.restrictions IS NULL"
+        self.con.register("screened", answers)
+        self.con.register("exempt", exempt)
         try:
-            self.con.register("screened", screened)
-            exempt = self._exempt_subjects(exemptions_table, action, restricting)
-            self.con.register("exempt", exempt)
-            m_list = ", ".join(lit(m) for m in restricting) or "NULL"
-            i_list = ", ".join(lit(m) for m in granting) or "NULL"
-            result = self.con.sql(
+            return self.con.sql(
                 f"""
-                WITH r AS (
+                WITH scope AS ({scope}),
+                r AS (
                     SELECT subject_id, string_agg(DISTINCT measure, ';' ORDER BY measure) AS restrictions,
                            string_agg(DISTINCT list, ';' ORDER BY list) AS lists,
                            CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until
-                    FROM {measures_table} m
+                    FROM {measures_table} m SEMI JOIN scope ON scope.code = m.subject_id
                     WHERE measure IN ({m_list})
                       AND NOT EXISTS (SELECT 1 FROM exempt x
                                       WHERE x.subject_id = m.subject_id AND x.measure = m.measure)
@@ -302,35 +343,19 @@ class Decider:
                 ),
                 g AS (
                     SELECT subject_id, string_agg(DISTINCT measure, ';' ORDER BY measure) AS incentives
-                    FROM {measures_table} WHERE measure IN ({i_list}) GROUP BY subject_id
+                    FROM {measures_table} m SEMI JOIN scope ON scope.code = m.subject_id
+                    WHERE measure IN ({i_list}) GROUP BY subject_id
                 )
-                SELECT s.row, s.subject_id, s.valid, s.code,
-                       s.code IN (SELECT subject_id FROM subjects) AS known,
-                       r.restrictions IS NULL AS allowed, r.restrictions, r.lists, r.until, g.incentives,
+                SELECT s.row, s.subject_id, s.valid, s.code, coalesce({known}, FALSE) AS known,
+                       {allowed} AS allowed, r.restrictions, r.lists, r.until, g.incentives,
                        {lit(screen_id)} || ':' || s.row AS decision_id
                 FROM screened s LEFT JOIN r ON r.subject_id = s.code LEFT JOIN g ON g.subject_id = s.code
                 ORDER BY s.row
                 """
             ).to_arrow_table()
-            self.con.register("screen_result", result)
-            self.con.execute(
-                f"""
-                INSERT INTO decisions
-                SELECT decision_id, ?, ?, ?, coalesce(code, subject_id), ?, allowed, coalesce(known, FALSE), ?, NULL,
-                       ?, ?, CASE WHEN restrictions IS NULL AND incentives IS NULL THEN '[]'
-                                  ELSE to_json(list_concat(string_split(coalesce(restrictions, ''), ';'),
-                                                           string_split(coalesce(incentives, ''), ';'))) END,
-                       {lit(screen_id)}
-                FROM screen_result
-                """,
-                [datetime.now(UTC), self.party, purpose, action, as_of, self.catalog_version, data_version],
-            )
-            return result
         finally:
-            for name in ("screened", "exempt", "screen_result"):
-                self.con.unregister(name)
-            if plan is not None:
-                self.deriver.close(plan)
+            self.con.unregister("screened")
+            self.con.unregister("exempt")
 
     def _exempt_subjects(self, table: str, action: str, restricting: list[str]) -> pa.Table:
         """(subject, measure) pairs whose restriction of ``action`` an exemption lifts."""

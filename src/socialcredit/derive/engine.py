@@ -207,14 +207,26 @@ class Deriver:
 
     def materialize(self, as_of: date | None = None) -> DeriveSummary:
         """Derive every subject for ``as_of`` (default: today) into the stored tables. When the
-        stored state is for an earlier date and the catalog is unchanged, only the subjects
+        stored state is already for ``as_of`` (same events, same catalog) nothing is recomputed
+        (mode ``current``); when it is for an earlier date and the catalog is unchanged, only the subjects
         with a window opening or closing in between are recomputed (catch-up)."""
         as_of = as_of or today(self.store.settings)
         state = self.state()
-        if (
+        unchanged = (
             state is not None
             and state["catalog_version"] == self.catalog_version
             and state["published_seq"] == self.store.published_seq()
+        )
+        if unchanged and state is not None and state["as_of"] == as_of:
+            # the stored state already answers for this date: nothing to recompute
+            with self.store.write_lock:
+                self.con.execute("BEGIN TRANSACTION")
+                summary = self._record(as_of, int(state["published_seq"]), "current", datetime.now(UTC))
+                self.con.execute("COMMIT")
+            return summary
+        if (
+            unchanged
+            and state is not None
             and state["as_of"] < as_of
             and not self._memoranda_change(state["as_of"], as_of)
         ):
