@@ -280,16 +280,7 @@ def events(
     """Every event recorded about one subject, in log order."""
     kinds = id_codes.kinds_of(subject)
     if not kinds:
-        reasons = []
-        for label, parse in (
-            ("citizen identity number", id_codes.parse_person),
-            ("unified social credit code", id_codes.parse_org),
-        ):
-            try:
-                parse(subject)
-            except id_codes.IdentityError as exc:
-                reasons.append(f"as a {label}: {exc.message}")
-        raise _fail(f"{subject!r} is not a valid identity code ({'; '.join(reasons)})")
+        raise _fail(f"{subject!r} is not a valid identity code ({id_codes.invalid_reasons(subject)})")
     code = id_codes.compact_person(subject) if "person" in kinds else id_codes.compact_org(subject)
     store = _open_store(db)
     try:

@@ -43,16 +43,8 @@ def canonical(code: str) -> tuple[str, str]:
     """(canonical code, kind) of an identity code; DecisionError with the reason when invalid."""
     kinds = id_codes.kinds_of(code)
     if not kinds:
-        reasons = []
-        for label, parse in (
-            ("citizen identity number", id_codes.parse_person),
-            ("unified social credit code", id_codes.parse_org),
-        ):
-            try:
-                parse(code)
-            except id_codes.IdentityError as exc:
-                reasons.append(f"as a {label}: {exc.message}")
-        raise DecisionError("invalid_subject_id", f"{code!r} is not a valid identity code ({'; '.join(reasons)})")
+        reason = id_codes.invalid_reasons(code)
+        raise DecisionError("invalid_subject_id", f"{code!r} is not a valid identity code ({reason})")
     if "person" in kinds:
         return id_codes.compact_person(code), "person"
     return id_codes.compact_org(code), "organisation"

@@ -263,39 +263,32 @@ class Deriver:
         return False
 
     def _full(self, as_of: date) -> DeriveSummary:
-        started = datetime.now(UTC)
-        with self.store.write_lock:
-            mark = self._events(as_of, None, None)
-            plan = steps(self.catalog, as_of) + next_change_steps(self.catalog, as_of)
-            self._run(plan)
-            try:
-                self.con.execute("BEGIN TRANSACTION")
-                try:
-                    for table in _DERIVED:
-                        self.con.execute(f"DELETE FROM {table}")
-                    self._write(None)
-                    summary = self._record(as_of, mark, "full", started)
-                    self.con.execute("COMMIT")
-                except BaseException:
-                    self.con.execute("ROLLBACK")
-                    raise
-                return summary
-            finally:
-                self._drop(plan)
+        return self._derive(as_of, None, "full")
 
     def _refresh(self, subjects: list[str], as_of: date, mode: str) -> DeriveSummary:
-        started = datetime.now(UTC)
         with self.store.write_lock:
             self._scopes(subjects)
-            mark = self._events(as_of, None, "scope_in")
+            try:
+                return self._derive(as_of, "scope_out", mode)
+            finally:
+                for t in ("touched", "scope_out", "scope_in", "links"):
+                    self.con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    def _derive(self, as_of: date, scope: str | None, mode: str) -> DeriveSummary:
+        """Recompute every subject (``scope`` None) or those of the scope table, and replace
+        their stored rows in one transaction."""
+        started = datetime.now(UTC)
+        with self.store.write_lock:
+            mark = self._events(as_of, None, "scope_in" if scope else None)
             plan = steps(self.catalog, as_of) + next_change_steps(self.catalog, as_of)
             self._run(plan)
+            limit = f" WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""
             try:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
                     for table in _DERIVED:
-                        self.con.execute(f"DELETE FROM {table} WHERE subject_id IN (SELECT subject_id FROM scope_out)")
-                    self._write("scope_out")
+                        self.con.execute(f"DELETE FROM {table}{limit}")
+                    self._write(scope)
                     summary = self._record(as_of, mark, mode, started)
                     self.con.execute("COMMIT")
                 except BaseException:
@@ -304,8 +297,6 @@ class Deriver:
                 return summary
             finally:
                 self._drop(plan)
-                for t in ("touched", "scope_out", "scope_in", "links"):
-                    self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
     def _write(self, scope: str | None) -> None:
         limit = f"WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""

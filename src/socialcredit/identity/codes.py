@@ -280,3 +280,14 @@ def kinds_of(raw: str) -> frozenset[SubjectKind]:
     if is_valid_org(raw):
         kinds.add("organisation")
     return frozenset(kinds)
+
+
+def invalid_reasons(raw: str) -> str:
+    """Why ``raw`` is neither a valid citizen identity number nor a valid unified social credit
+    code, one reason per kind (e.g. for error messages)."""
+    reasons = []
+    for label, check in (("citizen identity number", check_person), ("unified social credit code", check_org)):
+        result = check(raw)
+        if isinstance(result, IdentityError):
+            reasons.append(f"as a {label}: {result.message}")
+    return "; ".join(reasons)

@@ -942,16 +942,7 @@ def _record_value(name: str, spec: AttributeSpec) -> str:
 
 def _identity_message(raw: str) -> str:
     """A specific message for a subject code that is neither kind."""
-    reasons = []
-    for label, parse in (
-        ("citizen identity number", id_codes.parse_person),
-        ("unified social credit code", id_codes.parse_org),
-    ):
-        try:
-            parse(raw)
-        except id_codes.IdentityError as exc:
-            reasons.append(f"as a {label}: {exc.message}")
-    return f"subject_id {raw!r} is not valid " + "; ".join(reasons)
+    return f"subject_id {raw!r} is not valid " + id_codes.invalid_reasons(raw)
 
 
 def _person_message(field_name: str, raw: str) -> str:
