@@ -50,10 +50,11 @@ def _holds(cond: Condition, value: Any) -> bool:
 
 
 def records(events: list[dict[str, Any]], as_of: date) -> list[Record]:
-    """Record states from the events decided on or before ``as_of``, in log order."""
+    """Record states from the events decided on or before ``as_of``, in log order; a revocation
+    counts whenever it was decided (it voids the record from the start)."""
     by_key: dict[tuple[str, str], Record] = {}
     for e in sorted(events, key=lambda e: e["seq"]):
-        if e["decided_on"] > as_of:
+        if e["decided_on"] > as_of and e["action"] != "revoke":
             continue
         key = (e["source"], e["record_id"])
         attrs = json.loads(e["attrs"]) if e["attrs"] else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +131,16 @@ def test_s4_ground_1_ends_on_deletion_or_performance(db: Path, tmp_path: Path) -
 def test_s11_revocation_voids_the_listing_from_the_start(db: Path, tmp_path: Path) -> None:
     load(db, tmp_path, [court("S11", ground="3", decided_on="2025-01-06")])
     assert not check(db, P, "flight.business", "2025-02-01")["allowed"]
+    before_revocation = datetime.now(UTC).isoformat()
     load(db, tmp_path, [follow("S11-r", "court", "revoke", "S11", "2025-03-01")])
-    # as of any date after the revocation became known, the listing never existed
-    assert check(db, P, "flight.business", "2025-02-01")["allowed"] is False  # revocation decided later
+    # once the revocation is known, the listing never existed, also for dates before it
+    assert check(db, P, "flight.business", "2025-02-01")["allowed"]
+    assert show(db, P, "2025-02-01")["lists"] == []
     assert check(db, P, "flight.business", "2025-03-01")["allowed"]
     assert show(db, P, "2025-03-01")["records"][0]["status"] == "revoked"
+    # what the platform answered before it knew of the revocation stays reproducible
+    then = check(db, P, "flight.business", "2025-02-01", "--known-at", before_revocation)
+    assert not then["allowed"]
 
 
 def test_s15_grace_period_delays_publication_and_measures(db: Path, tmp_path: Path) -> None:

@@ -69,9 +69,11 @@ class Deriver:
             self._calendar_ready = True
 
     def _events(self, as_of: date, known_at: datetime | None, scope: str | None) -> int:
-        """``ev``: the events valid on ``as_of`` and known at ``known_at``, for the scope."""
+        """``ev``: the events valid on ``as_of`` and known at ``known_at``, for the scope. A
+        revocation voids its record from the start: it counts from when it is known, whatever
+        the date asked about."""
         mark = self.store.published_seq()
-        where = [f"seq <= {mark}", f"decided_on <= DATE '{as_of}'"]
+        where = [f"seq <= {mark}", f"(decided_on <= DATE '{as_of}' OR action = 'revoke')"]
         if known_at is not None:
             where.append(f"recorded_at <= TIMESTAMPTZ '{known_at.isoformat()}'")
         if scope is not None:
