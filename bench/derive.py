@@ -26,6 +26,7 @@ AS_OF = "2026-06-01"
 BARE = """
 import sys, time, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True, config={'memory_limit': sys.argv[2]})
+con.execute('SET enable_progress_bar = false')
 t = time.perf_counter()
 con.execute('''
     CREATE TEMP TABLE pts AS
