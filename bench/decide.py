@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from socialcredit.decide.index import DecisionIndex
 from socialcredit.derive import Deriver
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
+from synth import build_in_child
 
 AS_OF = date(2026, 6, 1)
 ACTIONS = (
@@ -52,11 +52,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     db = work / f"decide-{args.events}.duckdb"
     if not db.exists():
-        build = (
-            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); from pathlib import Path; "
-            f"from synth import build; build(Path({str(db)!r}), {args.subjects}, {args.events})"
-        )
-        subprocess.run([sys.executable, "-c", build], check=True)
+        build_in_child(db, args.subjects, args.events)
     settings = Settings(db=db, today=AS_OF, memory_limit="8GB")
     with DuckDBStore(db, settings) as store:
         store.con.execute("DELETE FROM decisions")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import count
+from synth import build_in_child, count
 
 AS_OF = "2026-06-01"
 
@@ -54,17 +54,7 @@ with DuckDBStore(settings.db, settings) as store:
 """.replace("AS_OF", AS_OF)
 
 
-BUILD = f"""
-import sys
-sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from pathlib import Path
-from synth import build
-build(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
-"""
-
-
 def run(code: str, *args: str) -> tuple[str, int]:
-    start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -73,7 +63,6 @@ def run(code: str, *args: str) -> tuple[str, int]:
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"child failed:\n{err}")
-    _ = start
     return out, usage.ru_maxrss * 1024
 
 
@@ -88,10 +77,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     db = work / f"derive-{args.events}.duckdb"
     if not db.exists():
-        # built in a child process, so that the parent stays small: a child's peak RSS
-        # counts the pages it shares with its parent at fork
         t0 = time.perf_counter()
-        run(BUILD, str(db), str(args.subjects), str(args.events))
+        build_in_child(db, args.subjects, args.events)
         print(f"built a log of {count(db)[0]:,} events in {time.perf_counter() - t0:.0f} s")
     events, subjects = count(db)
     bare_out, bare_rss = run(BARE, str(db), args.memory_limit)

@@ -3,6 +3,8 @@ benchmarks: a realistic mix of record types and follow-ups over many subjects.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -147,3 +149,13 @@ def count(db: Path) -> tuple[int, int]:
         return int(row[0]), int(row[1])
     finally:
         con.close()
+
+
+def build_in_child(db: Path, subjects: int, events: int) -> None:
+    """``build`` in a child process, so that the caller stays small: a child's peak RSS counts
+    the pages it shares with its parent at fork."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); from pathlib import Path; "
+        f"from synth import build; build(Path({str(db)!r}), {subjects}, {events})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

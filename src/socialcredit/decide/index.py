@@ -158,15 +158,12 @@ class DecisionIndex:
     def _screen_table(self) -> str:
         """A temporary table of the known codes with their restricted and granted masks (built once)."""
         if not self._screen_ready:
+            codes = self.known_codes.column(0).to_pylist()
             masks = pa.table(
                 {
                     "code": self.known_codes.column(0),
-                    "r": pa.array(
-                        [self.restricted.get(c, 0) for c in self.known_codes.column(0).to_pylist()], pa.uint64()
-                    ),
-                    "g": pa.array(
-                        [self.granted.get(c, 0) for c in self.known_codes.column(0).to_pylist()], pa.uint64()
-                    ),
+                    "r": pa.array([self.restricted.get(c, 0) for c in codes], pa.uint64()),
+                    "g": pa.array([self.granted.get(c, 0) for c in codes], pa.uint64()),
                 }
             )
             con = self.store.con
