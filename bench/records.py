@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from socialcredit.identity import all_region_codes
+from socialcredit.sim.codes import org_body_ok, org_codes, person_digits, person_text, strings
 
 MIX: tuple[tuple[str, str, float], ...] = (
     ("traffic.violation", "traffic", 0.30),
@@ -54,20 +55,10 @@ COLUMNS = (
     "role",
 )
 
-_W = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_RIC_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-_USCC_ALPHA = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRTUWXY", dtype=np.uint8)
-_USCC_W = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
 _SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"))
 _GIVEN = np.array(
     ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀英", "桂英", "建华"]
 )
-
-
-def _strings(mat: npt.NDArray[np.uint8]) -> pa.Array:
-    n, width = mat.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(mat).tobytes()))
 
 
 def persons(rng: np.random.Generator, n: int) -> pa.Array:
@@ -75,29 +66,17 @@ def persons(rng: np.random.Generator, n: int) -> pa.Array:
     stable = sorted(set(all_region_codes(1950)) & set(all_region_codes(2005)))
     regions = np.array([int(c) for c in stable], dtype=np.int64)
     reg = regions[rng.integers(0, len(regions), n)]
-    year = rng.integers(1950, 2005, n)
-    month = rng.integers(1, 13, n)
-    day = rng.integers(1, 29, n)
-    seq = rng.integers(0, 1000, n)
-    digits = np.zeros((n, 18), dtype=np.uint8)
-    for i, (value, width, start) in enumerate(((reg, 6, 0), (year, 4, 6), (month, 2, 10), (day, 2, 12), (seq, 3, 14))):
-        _ = i
-        for k in range(width):
-            digits[:, start + width - 1 - k] = (value // 10**k) % 10
-    total = (digits[:, :17].astype(np.int64) * _W).sum(axis=1)
-    mat = digits + ord("0")
-    mat[:, 17] = _RIC_CHECK[total % 11]
-    return _strings(mat)
+    digits = person_digits(
+        reg, rng.integers(1950, 2005, n), rng.integers(1, 13, n), rng.integers(1, 29, n), rng.integers(0, 1000, n)
+    )
+    return strings(person_text(digits))
 
 
 def organisations(rng: np.random.Generator, n: int) -> pa.Array:
     """n valid unified social credit codes of enterprises."""
-    vals = np.zeros((n, 18), dtype=np.int64)
-    vals[:, 0], vals[:, 1] = 9, 1
-    vals[:, 2:8] = np.array([3, 7, 1, 0, 8, 2])
-    vals[:, 8:17] = rng.integers(0, 31, (n, 9))
-    vals[:, 17] = (31 - (vals[:, :17] * _USCC_W).sum(axis=1) % 31) % 31
-    return _strings(_USCC_ALPHA[vals].astype(np.uint8))
+    body = rng.integers(0, 10**8, n * 2)
+    body = body[org_body_ok(body)][:n]
+    return org_codes(np.full(len(body), 371082, dtype=np.int64), body)
 
 
 def _choice(rng: np.random.Generator, values: list[str], n: int) -> pa.Array:

@@ -62,11 +62,28 @@ def test_events_refuses_an_invalid_code(db: Path) -> None:
 
 
 def test_demo_runs_and_is_safe_to_rerun(tmp_path: Path) -> None:
-    for _ in range(2):
-        res = run_cli("demo", "--dir", tmp_path / "demo")
-        assert res.code == 0, res.err
-        assert sample_subject() in res.out
-        # the legal representative of a listed company: not allowed to fly, and why
-        assert "NOT ALLOWED" in res.out
-        assert "(2025)鲁1082执1234号之一" in res.out
-        assert "legal basis" in res.out
+    """The main job on a small city: simulate, ingest, derive, report, explain a real subject.
+    The second run reuses the simulation and finds every row a duplicate."""
+    directory = tmp_path / "demo"
+    args = ("demo", "--persons", "4000", "--dir", directory)
+    res = run_cli(*args)
+    assert res.code == 0, res.err
+    for stage in ("simulate", "ingest", "derive", "report"):
+        assert f"✓ {stage}" in res.out
+    assert "rejects by reason" in res.out
+    assert "invalid_subject_id" in res.out
+    assert "wrong-person harm" in res.out
+    assert (directory / "report" / "index.html").exists()
+    # a real subject of the run (a listed company's legal representative when the city has
+    # one): not allowed to fly, and why
+    assert "NOT ALLOWED" in res.out
+    assert "where this subject is" in res.out or "because the subject is on the" in res.out
+    assert "legal basis" in res.out
+    assert "socialcredit show " in res.out
+    events = event_count(directory / "socialcredit.duckdb")
+    assert events > 10_000
+    again = run_cli(*args)
+    assert again.code == 0, again.err
+    assert "reusing the simulation" in again.out
+    assert f"/ 0 / {events:,} /" in again.out  # read / accepted / duplicates / rejected
+    assert event_count(directory / "socialcredit.duckdb") == events

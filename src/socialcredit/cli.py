@@ -492,37 +492,10 @@ def verify(db: DbOption = None, json_out: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo database.")] = Path("demo"),
-) -> None:
-    """Initialise a database, ingest the bundled sample files, derive today's lists and measures,
-    and show why the sample subject (a listed company's legal representative) may not fly."""
-    from socialcredit.sample import sample_files, sample_subject
-
-    directory.mkdir(parents=True, exist_ok=True)
-    db = directory / "socialcredit.duckdb"
-    out.rule("socialcredit demo")
-    init(db=db, catalog=None, json_out=False)
-    files = sample_files()
-    out.print(f"ingesting {len(files)} bundled sample files (re-running finds the accepted rows duplicates)")
-    try:
-        ingest(files=files, db=db, rejects=directory / "rejects.jsonl", fail_on_reject=False, json_out=False)
-    except typer.Exit as exc:
-        if exc.exit_code:
-            raise
-    subject = sample_subject()
-    out.rule(f"events about {subject}")
-    events(subject=subject, db=db, json_out=False)
-    out.rule("derive lists, measures and scores for today")
-    derive(db=db, as_of=None, json_out=False)
-    out.rule(f"the file of {subject}")
-    show(subject=subject, db=db, as_of=None, known_at=None, json_out=False)
-    out.rule(f"may {subject} buy an economy-class flight ticket?")
-    check(subject=subject, action="flight.economy", db=db, as_of=None, known_at=None, purpose="demo", json_out=False)
-    out.print(f"try: socialcredit check {subject} rail.g.second --db {db} --json")
-
-
 def main() -> None:
     """Console entry point."""
     app()
+
+
+# the commands about a whole city (simulate, report, demo) live in their own module
+from socialcredit import cli_city  # noqa: E402, F401

@@ -99,7 +99,12 @@ class DecisionIndex:
                 mask &= ~exempt.get((subject, etype), 0)
             self.restricted[subject] = self.restricted.get(subject, 0) | mask
         mark = self.store.published_seq()
-        self.known_codes = con.sql(f"SELECT subject_id FROM subjects WHERE first_seq <= {mark}").to_arrow_table()
+        # on file: every subject with records, and every person whom a measure reaches through
+        # a role in an organisation (a legal representative need have no record of their own)
+        self.known_codes = con.sql(
+            f"SELECT subject_id FROM subjects WHERE first_seq <= {mark} "
+            "UNION SELECT DISTINCT subject_id FROM d_measures"
+        ).to_arrow_table()
         self.known = set(self.known_codes.column(0).to_pylist())
 
     # -- one question ------------------------------------------------------------------------------

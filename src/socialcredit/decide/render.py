@@ -162,4 +162,7 @@ def render_show(console: Console, result: dict[str, Any]) -> None:
             points,
             r["published_until"] or "",
         )
-    console.print(table)
+    if result["records"]:
+        console.print(table)
+    else:
+        console.print("no records of this subject's own")

@@ -124,7 +124,7 @@ class Decider:
             "subject": code,
             "kind": stored_kind or kind,
             "name": name,
-            "known": known or bool(derived.records),
+            "known": known or bool(derived.records or derived.measures or derived.memberships),
             "as_of": str(as_of),
             "known_at": known_at.isoformat() if known_at else None,
             "data_version": derived.data_version,
@@ -186,10 +186,11 @@ class Decider:
             measures = self._stored("d_measures", code)
             exemptions = self._stored("d_exemptions", code)
             data_version = str(state["data_version"])
+            known = known or bool(measures)
         else:
             derived = self.deriver.subject(code, as_of, known_at)
             measures, exemptions, data_version = derived.measures, derived.exemptions, derived.data_version
-            known = known or bool(derived.records)
+            known = known or bool(derived.records or derived.measures)
         restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions)
         decision_id = new_decision_id()
         allowed = not restrictions
@@ -315,7 +316,10 @@ class Decider:
             known, allowed = "s.known", "s.allowed"
         else:
             scope = "SELECT DISTINCT code FROM screened WHERE valid"
-            known = f"s.code IN (SELECT subject_id FROM subjects WHERE first_seq <= {self.store.published_seq()})"
+            known = (
+                f"(s.code IN (SELECT subject_id FROM subjects WHERE first_seq <= {self.store.published_seq()}) "
+                f"OR s.code IN (SELECT subject_id FROM {measures_table}))"
+            )
             allowed = "r.restrictions IS NULL"
         self.con.register("screened", answers)
         self.con.register("exempt", exempt)

@@ -5,6 +5,8 @@ after each ingest and caught up when days pass."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -179,6 +181,21 @@ class Deriver:
         plan = steps(self.catalog, as_of)
         self._run(plan)
         return plan
+
+    @contextmanager
+    def snapshot(self, as_of: date) -> Iterator[None]:
+        """Derive every subject for ``as_of`` into temporary tables for read-only analysis
+        (``win``: every record's window in every list; ``rw``: records with their points and
+        publication; ``memb_all``, ``measures``, ``scores``), without touching stored state;
+        the tables are dropped when the block ends."""
+        with self.store.write_lock:
+            self._events(as_of, None, None)
+            plan = steps(self.catalog, as_of)
+            self._run(plan)
+            try:
+                yield
+            finally:
+                self._drop(plan)
 
     def close(self, plan: list[Step]) -> None:
         """Drop the temporary tables of ``open_scoped``."""
