@@ -82,11 +82,10 @@ def _pattern(pattern: str, years: pa.Array, numbers: pa.Array) -> pa.Array:
         pos = m.end()
     if pos < len(pattern):
         pieces.append(pattern[pos:])
-    n = len(years)
-    arrays = [p if isinstance(p, pa.Array) else pa.array([p] * n, pa.string()) for p in pieces]
-    if len(arrays) == 1:
-        return arrays[0]
-    return pc.binary_join_element_wise(*arrays, "")
+    if len(pieces) == 1:
+        only = pieces[0]
+        return only if isinstance(only, pa.Array) else pa.repeat(only, len(years))
+    return pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
 
 
 def _column(col: Column, years: pa.Array, numbers: pa.Array) -> pa.Array:
@@ -137,7 +136,7 @@ class SourceWriter:
     def _ids(self, numbers: npt.NDArray[np.int64]) -> pa.Array:
         """Event ids from event numbers (1-based, in file order)."""
         padded = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=9, padding="0")
-        return pc.binary_join_element_wise(pa.array([self.prefix] * len(numbers), pa.string()), padded, "")
+        return pc.binary_join_element_wise(pa.scalar(self.prefix), padded, "")
 
     def _patched(self, base: pa.Array, rows: slice, written: dict[int, str]) -> pa.Array:
         lo = rows.start or 0
@@ -170,7 +169,7 @@ class SourceWriter:
         quantity = b.quantity[rows]
         cols: dict[str, pa.Array] = {
             "event_id": ids,
-            "source": pa.array([self.source] * len(day), pa.string()),
+            "source": pa.repeat(self.source, len(day)),
             "action": pc.if_else(
                 null, pa.array(np.array(ACTIONS, dtype=object)[action], pa.string()), pa.nulls(len(day), pa.string())
             ),
