@@ -33,6 +33,7 @@ from socialcredit.catalog.models import AttributeSpec
 from socialcredit.identity import bulk as id_bulk
 from socialcredit.identity import codes as id_codes
 from socialcredit.ingest import reading
+from socialcredit.ingest.digest import RunDigest
 from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
 from socialcredit.ingest.sqlgen import (
@@ -51,7 +52,7 @@ from socialcredit.ingest.sqlgen import (
     typed_value,
 )
 from socialcredit.settings import today
-from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.store.duckdb_store import DuckDBStore, chain_digest
 
 Progress = Callable[[str, float | None], None]
 """Called with a description and the fraction of the file done (None when unknown)."""
@@ -106,6 +107,7 @@ class _Run:
     flagged: int = 0
     size: int = 0
     codes: Counter[str] = field(default_factory=Counter)
+    digest: RunDigest = field(default_factory=RunDigest)
 
 
 class Ingestor:
@@ -645,20 +647,31 @@ class Ingestor:
                 )
 
     def _append(self, run: _Run) -> None:
-        """Append the chunk's accepted rows; keep its rejected rows; count duplicates."""
-        self.con.execute(
-            f"""
-            INSERT INTO events
-            SELECT {run.base_seq} + c._rn + 1, {run.run_id}, c.source, c.event_id, c.action, c.record_id,
-                   coalesce(s.rec_subject, c.s_code), coalesce(s.rec_kind, c.kind), c.subject_name,
-                   c.etype, c.decided, c.document_no, c.amount_v, c.quantity_v, c.attrs,
-                   ?, ?, ?, c._line
+        """Append the chunk's accepted rows; keep its rejected rows; count duplicates.
+        The run's digest terms (see ``DuckDBStore.run_digest``) are taken from the same rows
+        while they are in memory, instead of re-reading the run from ``events`` at the end."""
+        accepted = f"""
+            SELECT CAST({run.base_seq} + c._rn + 1 AS BIGINT) AS seq, c.source, c.event_id, c.action,
+                   c.record_id, coalesce(s.rec_subject, c.s_code) AS subject_id,
+                   coalesce(s.rec_kind, c.kind) AS subject_kind, c.subject_name, c.etype AS type,
+                   CAST(c.decided AS DATE) AS decided_on, c.document_no,
+                   CAST(c.amount_v AS DECIMAL(18, 2)) AS amount, CAST(c.quantity_v AS DOUBLE) AS quantity,
+                   c.attrs, CAST(c._line AS BIGINT) AS line
             FROM chk c
               ANTI JOIN outcome o ON o._rn = c._rn
               LEFT JOIN fu_state s ON s._rn = c._rn
+            """
+        self.con.execute(
+            f"""
+            INSERT INTO events
+            SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
+                   a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
+                   a.quantity, a.attrs, ?, ?, ?, a.line
+            FROM ({accepted}) a
             """,
             [run.recorded_at, self.catalog_version, run.source.path.name],
         )
+        run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
         core = set(reading.CORE_COLUMNS)
         cols = ", ".join(f"{'c' if col in core else 'st'}.{ident(col)}" for col in self._raw_columns)
         self.con.execute(
@@ -783,6 +796,7 @@ class Ingestor:
             f"AND events.line = l.rn + {offset}"
         )
         self.con.execute("UPDATE rej_all SET _line = l.line FROM sc_lines l WHERE rej_all._rn = l.rn")
+        run.digest.valid = False
         self.con.unregister("sc_lines")
 
     def _collect_rejects(self, run: _Run) -> list[dict[str, Any]]:
@@ -843,9 +857,24 @@ class Ingestor:
         """Record the run and chain its digest to the previous run's."""
         prev = self.con.execute("SELECT digest FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchall()
         prev_digest = str(prev[0][0]) if prev else "0" * 64
-        digest, first, last, _ = self.store.run_digest(
-            prev_digest, run.run_id, run.recorded_at, str(run.source.path), self.catalog_version
-        )
+        terms = run.digest
+        if terms.valid:
+            first, last = terms.first, terms.last
+            digest = chain_digest(
+                prev_digest,
+                run.run_id,
+                run.recorded_at,
+                str(run.source.path),
+                self.catalog_version,
+                terms.count,
+                first,
+                last,
+                str(terms.xor),
+            )
+        else:  # stored rows changed after they were appended (line numbers): read them back
+            digest, first, last, _ = self.store.run_digest(
+                prev_digest, run.run_id, run.recorded_at, str(run.source.path), self.catalog_version
+            )
         agg = (first, last)
         self.con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
