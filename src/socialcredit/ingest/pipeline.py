@@ -359,10 +359,12 @@ class Ingestor:
         )
         # Which checks the bad rows fail (evaluated, and planned, only when there are some).
         bad = int(self.con.execute("SELECT count(*) FROM chk WHERE bad").fetchall()[0][0])
-        failed = self._failed if bad else "CAST([] AS INTEGER[])"
+        if not bad:  # (most chunks) no join with the staged input needed
+            self._scratch("rowfail", "SELECT CAST(NULL AS BIGINT) AS _rn, CAST([] AS INTEGER[]) AS ids LIMIT 0")
+            return
         self._scratch(
             "rowfail",
-            f"SELECT _rn, CAST({failed} AS INTEGER[]) AS ids FROM "
+            f"SELECT _rn, CAST({self._failed} AS INTEGER[]) AS ids FROM "
             f"(SELECT c.*{self._attr_from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
         )
 
