@@ -33,6 +33,7 @@ from socialcredit.catalog.models import AttributeSpec
 from socialcredit.identity import bulk as id_bulk
 from socialcredit.identity import codes as id_codes
 from socialcredit.ingest import reading
+from socialcredit.ingest.ahead import read_ahead
 from socialcredit.ingest.digest import RunDigest
 from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
@@ -151,9 +152,11 @@ class Ingestor:
                     source = reading.open_source(path, self.catalog, reader)
                     summary.format = source.label
                     run = self._start_run(source, path)
-                    for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
-                        self._chunk(run, table, final=False)
-                        self.progress(f"{path.name}: {run.rows:,} rows checked", _fraction(reader))
+                    ahead = read_ahead(lambda: self._read(source, reader), "ingest-read-ahead")
+                    with contextlib.closing(ahead) as chunks:
+                        for table, fraction in chunks:
+                            self._chunk(run, table, final=False)
+                            self.progress(f"{path.name}: {run.rows:,} rows checked", fraction)
                     self._deferred(run)
                     self.progress(f"{path.name}: publishing {run.rows:,} rows", 1.0)
                     self._finish(run, summary, rejects)
@@ -192,11 +195,18 @@ class Ingestor:
         size = path.stat().st_size
         return _Run(source, run_id, base, datetime.now(UTC), size=size)
 
+    def _read(self, source: Source, reader: duckdb.DuckDBPyConnection) -> Iterator[tuple[pa.Table, float | None]]:
+        """The file's chunks, prepared (CSV, Parquet) and each with the fraction of the file read
+        (runs in the read-ahead thread, the only user of ``reader`` meanwhile)."""
+        for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
+            if source.format != "jsonl":
+                table = prepare_chunk(table, self._raw_columns)
+            yield table, _fraction(reader)
+
     def _chunk(self, run: _Run, table: pa.Table, final: bool) -> None:
-        """Check and append one chunk of input rows (``final``: the deferred follow-ups)."""
+        """Check and append one chunk of input rows (``final``: the deferred follow-ups); CSV and
+        Parquet chunks come prepared (``prepare_chunk``)."""
         prepared = not final and run.source.format != "jsonl"
-        if prepared:
-            table = prepare_chunk(table, self._raw_columns)
         self.con.register("cur", table)
         try:
             if final:
