@@ -30,8 +30,10 @@ def ingest_files(
         summary = ingestor.ingest_file(path, writer)
         files.append(summary)
         if summary.status == "ok" and summary.accepted and summary.run_id is not None:
-            # keep the derived state fresh for the subjects this batch touched
+            # keep the derived state fresh for the subjects this batch touched (once there is one)
             deriver = deriver or Deriver(store)
+            if deriver.state() is None:
+                continue
             touched = [
                 str(r[0])
                 for r in store.con.execute(

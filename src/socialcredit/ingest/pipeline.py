@@ -33,6 +33,8 @@ from socialcredit.catalog.models import AttributeSpec
 from socialcredit.identity import bulk as id_bulk
 from socialcredit.identity import codes as id_codes
 from socialcredit.ingest import reading
+from socialcredit.ingest.ahead import read_ahead
+from socialcredit.ingest.digest import RunDigest
 from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
 from socialcredit.ingest.sqlgen import (
@@ -51,7 +53,7 @@ from socialcredit.ingest.sqlgen import (
     typed_value,
 )
 from socialcredit.settings import today
-from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.store.duckdb_store import DuckDBStore, chain_digest
 
 Progress = Callable[[str, float | None], None]
 """Called with a description and the fraction of the file done (None when unknown)."""
@@ -106,6 +108,7 @@ class _Run:
     flagged: int = 0
     size: int = 0
     codes: Counter[str] = field(default_factory=Counter)
+    digest: RunDigest = field(default_factory=RunDigest)
 
 
 class Ingestor:
@@ -149,9 +152,11 @@ class Ingestor:
                     source = reading.open_source(path, self.catalog, reader)
                     summary.format = source.label
                     run = self._start_run(source, path)
-                    for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
-                        self._chunk(run, table, final=False)
-                        self.progress(f"{path.name}: {run.rows:,} rows checked", _fraction(reader))
+                    ahead = read_ahead(lambda: self._read(source, reader), "ingest-read-ahead")
+                    with contextlib.closing(ahead) as chunks:
+                        for table, fraction in chunks:
+                            self._chunk(run, table, final=False)
+                            self.progress(f"{path.name}: {run.rows:,} rows checked", fraction)
                     self._deferred(run)
                     self.progress(f"{path.name}: publishing {run.rows:,} rows", 1.0)
                     self._finish(run, summary, rejects)
@@ -190,11 +195,18 @@ class Ingestor:
         size = path.stat().st_size
         return _Run(source, run_id, base, datetime.now(UTC), size=size)
 
+    def _read(self, source: Source, reader: duckdb.DuckDBPyConnection) -> Iterator[tuple[pa.Table, float | None]]:
+        """The file's chunks, prepared (CSV, Parquet) and each with the fraction of the file read
+        (runs in the read-ahead thread, the only user of ``reader`` meanwhile)."""
+        for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
+            if source.format != "jsonl":
+                table = prepare_chunk(table, self._raw_columns)
+            yield table, _fraction(reader)
+
     def _chunk(self, run: _Run, table: pa.Table, final: bool) -> None:
-        """Check and append one chunk of input rows (``final``: the deferred follow-ups)."""
+        """Check and append one chunk of input rows (``final``: the deferred follow-ups); CSV and
+        Parquet chunks come prepared (``prepare_chunk``)."""
         prepared = not final and run.source.format != "jsonl"
-        if prepared:
-            table = prepare_chunk(table, self._raw_columns)
         self.con.register("cur", table)
         try:
             if final:
@@ -357,10 +369,12 @@ class Ingestor:
         )
         # Which checks the bad rows fail (evaluated, and planned, only when there are some).
         bad = int(self.con.execute("SELECT count(*) FROM chk WHERE bad").fetchall()[0][0])
-        failed = self._failed if bad else "CAST([] AS INTEGER[])"
+        if not bad:  # (most chunks) no join with the staged input needed
+            self._scratch("rowfail", "SELECT CAST(NULL AS BIGINT) AS _rn, CAST([] AS INTEGER[]) AS ids LIMIT 0")
+            return
         self._scratch(
             "rowfail",
-            f"SELECT _rn, CAST({failed} AS INTEGER[]) AS ids FROM "
+            f"SELECT _rn, CAST({self._failed} AS INTEGER[]) AS ids FROM "
             f"(SELECT c.*{self._attr_from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
         )
 
@@ -645,20 +659,31 @@ class Ingestor:
                 )
 
     def _append(self, run: _Run) -> None:
-        """Append the chunk's accepted rows; keep its rejected rows; count duplicates."""
-        self.con.execute(
-            f"""
-            INSERT INTO events
-            SELECT {run.base_seq} + c._rn + 1, {run.run_id}, c.source, c.event_id, c.action, c.record_id,
-                   coalesce(s.rec_subject, c.s_code), coalesce(s.rec_kind, c.kind), c.subject_name,
-                   c.etype, c.decided, c.document_no, c.amount_v, c.quantity_v, c.attrs,
-                   ?, ?, ?, c._line
+        """Append the chunk's accepted rows; keep its rejected rows; count duplicates.
+        The run's digest terms (see ``DuckDBStore.run_digest``) are taken from the same rows
+        while they are in memory, instead of re-reading the run from ``events`` at the end."""
+        accepted = f"""
+            SELECT CAST({run.base_seq} + c._rn + 1 AS BIGINT) AS seq, c.source, c.event_id, c.action,
+                   c.record_id, coalesce(s.rec_subject, c.s_code) AS subject_id,
+                   coalesce(s.rec_kind, c.kind) AS subject_kind, c.subject_name, c.etype AS type,
+                   CAST(c.decided AS DATE) AS decided_on, c.document_no,
+                   CAST(c.amount_v AS DECIMAL(18, 2)) AS amount, CAST(c.quantity_v AS DOUBLE) AS quantity,
+                   c.attrs, CAST(c._line AS BIGINT) AS line
             FROM chk c
               ANTI JOIN outcome o ON o._rn = c._rn
               LEFT JOIN fu_state s ON s._rn = c._rn
+            """
+        self.con.execute(
+            f"""
+            INSERT INTO events
+            SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
+                   a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
+                   a.quantity, a.attrs, ?, ?, ?, a.line
+            FROM ({accepted}) a
             """,
             [run.recorded_at, self.catalog_version, run.source.path.name],
         )
+        run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
         core = set(reading.CORE_COLUMNS)
         cols = ", ".join(f"{'c' if col in core else 'st'}.{ident(col)}" for col in self._raw_columns)
         self.con.execute(
@@ -783,6 +808,7 @@ class Ingestor:
             f"AND events.line = l.rn + {offset}"
         )
         self.con.execute("UPDATE rej_all SET _line = l.line FROM sc_lines l WHERE rej_all._rn = l.rn")
+        run.digest.valid = False
         self.con.unregister("sc_lines")
 
     def _collect_rejects(self, run: _Run) -> list[dict[str, Any]]:
@@ -843,9 +869,24 @@ class Ingestor:
         """Record the run and chain its digest to the previous run's."""
         prev = self.con.execute("SELECT digest FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchall()
         prev_digest = str(prev[0][0]) if prev else "0" * 64
-        digest, first, last, _ = self.store.run_digest(
-            prev_digest, run.run_id, run.recorded_at, str(run.source.path), self.catalog_version
-        )
+        terms = run.digest
+        if terms.valid:
+            first, last = terms.first, terms.last
+            digest = chain_digest(
+                prev_digest,
+                run.run_id,
+                run.recorded_at,
+                str(run.source.path),
+                self.catalog_version,
+                terms.count,
+                first,
+                last,
+                str(terms.xor),
+            )
+        else:  # stored rows changed after they were appended (line numbers): read them back
+            digest, first, last, _ = self.store.run_digest(
+                prev_digest, run.run_id, run.recorded_at, str(run.source.path), self.catalog_version
+            )
         agg = (first, last)
         self.con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

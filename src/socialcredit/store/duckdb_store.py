@@ -31,6 +31,27 @@ _EVENT_COLUMNS = (
 )
 
 
+def chain_digest(
+    prev_digest: str,
+    run_id: int,
+    started: datetime,
+    file: str,
+    catalog_version: str,
+    count: int,
+    first: int | None,
+    last: int | None,
+    xor: str,
+) -> str:
+    """SHA-256 of a run chained to ``prev_digest``: the run's own columns, its events' count,
+    first and last seq, and ``xor``, the XOR of the MD5 of every event's per-row columns
+    (``EVENT_DIGEST``) in decimal ('0' for no events)."""
+    content = (
+        f"{prev_digest}|{run_id}|{started.astimezone(UTC).isoformat()}|{Path(file).name}|"
+        f"{catalog_version}|{count}|{first}|{last}|{xor}"
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 class DuckDBStore:
     """Store backed by a DuckDB database file (or ``:memory:``)."""
 
@@ -186,11 +207,8 @@ class DuckDBStore:
             "FROM events WHERE run_id = ?",
             [run_id],
         ).fetchall()[0]
-        content = (
-            f"{prev_digest}|{run_id}|{started.astimezone(UTC).isoformat()}|{Path(file).name}|"
-            f"{catalog_version}|{count}|{first}|{last}|{xor}"
-        )
-        return hashlib.sha256(content.encode()).hexdigest(), first, last, int(count)
+        digest = chain_digest(prev_digest, run_id, started, file, catalog_version, int(count), first, last, str(xor))
+        return digest, first, last, int(count)
 
     def verify_chain(self) -> list[dict[str, object]]:
         """Recompute every published run's digest from the stored events; one entry per run."""
