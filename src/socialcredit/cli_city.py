@@ -48,10 +48,18 @@ DEMO_SEED = 2026
 
 @contextmanager
 def _stage(name: str, times: dict[str, float], show_spinner: bool) -> Iterator[None]:
-    """Time a stage, with a spinner on the terminal."""
+    """Time a stage, with an (indeterminate) progress bar on the terminal."""
     start = time.perf_counter()
     if show_spinner:
-        with err.status(f"{name} ..."):
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            bar.add_task(f"{name} ...", total=None)
             yield
     else:
         yield
