@@ -42,7 +42,8 @@ def _empty(ax: Axes, text: str) -> None:
 
 
 def _hbar(path: Path, items: list[tuple[str, int]], title: str, xlabel: str, empty: str) -> str:
-    fig, ax = _figure(9.0, max(2.5, 0.42 * len(items) + 1.4))
+    longest = max((len(k) for k, _ in items), default=0)
+    fig, ax = _figure(9.0 + max(0, longest - 30) * 0.07, max(2.5, 0.42 * len(items) + 1.4))
     ax.grid(axis="y", alpha=0)
     ax.grid(axis="x", alpha=0.3)
     if not items:
@@ -54,7 +55,7 @@ def _hbar(path: Path, items: list[tuple[str, int]], title: str, xlabel: str, emp
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
         ax.set_xlabel(xlabel)
         ax.margins(x=0.12)
-    ax.set_title(title, loc="left", fontweight="bold")
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     return _save(fig, path)
 
 
