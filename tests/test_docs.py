@@ -107,3 +107,11 @@ def test_docs_link_to_files_that_exist() -> None:
     for md in [ROOT / "README.md", *DOCS.glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", md.read_text(encoding="utf-8")):
             assert (md.parent / target).exists(), f"{md.name} links to missing {target}"
+
+
+def test_every_api_error_code_is_documented() -> None:
+    from socialcredit.api.errors import ERROR_CODES
+
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    missing = sorted(c for c, status in ERROR_CODES.items() if f"| `{c}` | {status} |" not in text)
+    assert not missing, f"API error codes not in docs/api.md: {missing}"

@@ -497,5 +497,6 @@ def main() -> None:
     app()
 
 
-# the commands about a whole city (simulate, report, demo) live in their own module
-from socialcredit import cli_city  # noqa: E402, F401
+# the commands about a whole city (simulate, report, demo) and of the HTTP service (serve, keys)
+# live in their own modules
+from socialcredit import cli_api, cli_city  # noqa: E402, F401

@@ -67,6 +67,18 @@ class Settings(BaseSettings):
         description="Show progress bars on a terminal (never in --json mode or when output is not a terminal).",
         examples=[True],
     )
+    max_body_bytes: int = Field(
+        default=50_000_000,
+        ge=1024,
+        description="Largest request body the HTTP service accepts, in bytes (larger: 413 body_too_large).",
+        examples=[50_000_000],
+    )
+    max_batch_items: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most items of one batch check (POST /api/v1/check); more: 413 batch_too_large.",
+        examples=[10_000],
+    )
 
 
 def today(settings: Settings | None = None) -> date:

@@ -23,6 +23,25 @@ from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
 
+_DECISIONS = pa.schema(
+    [
+        ("decision_id", pa.string()),
+        ("decided_at", pa.timestamp("us", tz="UTC")),
+        ("party", pa.string()),
+        ("purpose", pa.string()),
+        ("subject_id", pa.string()),
+        ("action", pa.string()),
+        ("allowed", pa.bool_()),
+        ("known", pa.bool_()),
+        ("as_of", pa.date32()),
+        ("known_at", pa.timestamp("us", tz="UTC")),
+        ("catalog_version", pa.string()),
+        ("data_version", pa.string()),
+        ("measures", pa.string()),
+        ("screen_id", pa.string()),
+    ]
+)
+
 
 class DecisionError(ValueError):
     """A question that cannot be answered as asked (bad code, unknown action)."""
@@ -93,7 +112,19 @@ class Decider:
         return False, None, None
 
     def _log(self, rows: list[tuple[Any, ...]]) -> None:
-        self.con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if len(rows) == 1:
+            self.con.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[0])
+            return
+        # many rows: one statement, one commit (all of them are logged, or none)
+        columns = list(zip(*rows, strict=True))
+        table = pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(columns, _DECISIONS, strict=True)], schema=_DECISIONS
+        )
+        self.con.register("logged_decisions", table)
+        try:
+            self.con.execute("INSERT INTO decisions SELECT * FROM logged_decisions")
+        finally:
+            self.con.unregister("logged_decisions")
 
     # -- show ------------------------------------------------------------------------------------
 
@@ -177,6 +208,20 @@ class Decider:
         purpose: str | None = None,
     ) -> dict[str, Any]:
         """May the subject do the action on the date? With every reason, logged."""
+        answer = self.answer(code, action, as_of, known_at)
+        self.log_answers([answer], [purpose])
+        return answer
+
+    def answer(
+        self,
+        code: str,
+        action: str,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        party: str | None = None,
+    ) -> dict[str, Any]:
+        """The answer of ``check``, not yet logged (``log_answers`` logs it); ``party`` overrides
+        the decider's asking party."""
         self.check_action(action)
         code, kind = canonical(code)
         as_of = as_of or today(self.store.settings)
@@ -192,46 +237,49 @@ class Decider:
             measures, exemptions, data_version = derived.measures, derived.exemptions, derived.data_version
             known = known or bool(derived.records or derived.measures)
         restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions)
-        decision_id = new_decision_id()
-        allowed = not restrictions
-        answer = {
+        return {
             "subject": code,
             "kind": kind,
             "action": action,
             "action_name": self.catalog.actions[action],
             "as_of": str(as_of),
             "known_at": known_at.isoformat() if known_at else None,
-            "allowed": allowed,
+            "allowed": not restrictions,
             "known": known,
             "restrictions": restrictions,
             "incentives": incentives,
             "lifted": lifted,
-            "decision_id": decision_id,
-            "party": self.party,
+            "decision_id": new_decision_id(),
+            "party": party or self.party,
             "catalog_version": self.catalog_version,
             "data_version": data_version,
         }
-        self._log(
-            [
-                (
-                    decision_id,
-                    datetime.now(UTC),
-                    self.party,
-                    purpose,
-                    code,
-                    action,
-                    allowed,
-                    known,
-                    as_of,
-                    known_at,
-                    self.catalog_version,
-                    data_version,
-                    json.dumps([r["measure"] for r in restrictions] + [i["measure"] for i in incentives]),
-                    None,
-                )
-            ]
-        )
-        return answer
+
+    def log_answers(self, answers: list[dict[str, Any]], purposes: list[str | None]) -> None:
+        """Write answers of ``answer`` (one purpose each) to the decision log in one statement."""
+        if not answers:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            (
+                a["decision_id"],
+                now,
+                a["party"],
+                purpose,
+                a["subject"],
+                a["action"],
+                a["allowed"],
+                a["known"],
+                date.fromisoformat(a["as_of"]),
+                datetime.fromisoformat(a["known_at"]) if a["known_at"] else None,
+                a["catalog_version"],
+                a["data_version"],
+                json.dumps([r["measure"] for r in a["restrictions"]] + [i["measure"] for i in a["incentives"]]),
+                None,
+            )
+            for a, purpose in zip(answers, purposes, strict=True)
+        ]
+        self._log(rows)
 
     def _stored(self, table: str, code: str) -> list[dict[str, Any]]:
         return stored_rows(self.con, table, code)

@@ -170,4 +170,24 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "API keys of the HTTP service (only a hash of each key is kept)",
+        (
+            """CREATE TABLE api_keys (
+                id VARCHAR PRIMARY KEY,
+                key_hash VARCHAR NOT NULL UNIQUE,
+                role VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                source VARCHAR,
+                purposes VARCHAR,
+                subject VARCHAR,
+                created_at TIMESTAMPTZ NOT NULL,
+                revoked_at TIMESTAMPTZ
+            )""",
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version

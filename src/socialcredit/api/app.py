@@ -1,0 +1,50 @@
+"""The FastAPI application of ``socialcredit serve`` (OpenAPI at /docs, endpoints under /api/v1)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from socialcredit import __version__
+from socialcredit.api.errors import install_error_handlers
+from socialcredit.api.limits import BodyLimit
+from socialcredit.api.platform import Platform
+from socialcredit.api.routes import check, records, status, subjects
+from socialcredit.store.duckdb_store import DuckDBStore
+
+PREFIX = "/api/v1"
+
+DESCRIPTION = """An open, auditable public credit information platform.
+
+Send `Authorization: Bearer KEY` (keys: `socialcredit keys create`). Roles: **operator**,
+**agency** (submits events of its own source), **relying_party** (checks actions matching its
+registered purposes), **subject** (its own file); health, readiness and the catalog are public.
+Every error has the body `{"error": {"code", "message", "details"}}`. See docs/api.md."""
+
+
+def create_app(store: DuckDBStore) -> FastAPI:
+    """The application over an opened, current store (closed when the application stops)."""
+    serving = Platform(store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        serving.close()
+
+    app = FastAPI(
+        title="socialcredit",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.platform = serving
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=store.settings.max_body_bytes)
+    for router in (status.router, check.router, subjects.router, records.router):
+        app.include_router(router, prefix=PREFIX)
+    return app
