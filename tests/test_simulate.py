@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from socialcredit.decide import Decider
+from socialcredit.decide import Decider, DecisionError
 from socialcredit.identity import is_valid_org, is_valid_person
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -334,3 +334,40 @@ def test_manifest_lists_every_file(clean_city: tuple[Path, Path, dict[str, Any],
     persons = pq.read_table(sim / "persons.parquet")
     assert persons.num_rows == 3000
     assert len(set(persons.column("subject_id").to_pylist())) == 3000
+
+
+def test_batch_answers_equal_single_answers(faulty_city: tuple[Path, Path, dict[str, Any], dict[str, Any]]) -> None:
+    """``Decider.answer_many`` (the HTTP batch check: one query per table) gives, item by item,
+    the answer of ``answer`` (one subject at a time), invalid codes and unknown actions included."""
+    sim, db, _, _ = faulty_city
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        listed = [
+            r[0] for r in con.execute("SELECT DISTINCT subject_id FROM d_measures ORDER BY 1 LIMIT 150").fetchall()
+        ]
+    finally:
+        con.close()
+    others = pq.read_table(sim / "persons.parquet").column("subject_id").to_pylist()[:100]
+    actions = ["flight.economy", "rail.g.second", "service.fast_track", "procurement.bid"]
+    items = [(code, actions[i % len(actions)]) for i, code in enumerate(listed + others)]
+    items += [("110105199001010351", "flight.economy"), (listed[0], "flight.no_such_class")]
+    as_of = date.fromisoformat(AS_OF)
+    store, dec = decider(db)
+    try:
+        many = dec.answer_many(items, as_of, "batch")
+        for (code, action), got in zip(items, many, strict=True):
+            try:
+                one: Any = dec.answer(code, action, as_of, None, "batch")
+            except DecisionError as exc:
+                one = exc
+            if isinstance(one, DecisionError):
+                assert isinstance(got, DecisionError)
+                assert (got.code, str(got)) == (one.code, str(one))
+                continue
+            assert not isinstance(got, DecisionError)
+            assert {k: v for k, v in got.items() if k != "decision_id"} == {
+                k: v for k, v in one.items() if k != "decision_id"
+            }
+    finally:
+        store.close()
+    assert sum(1 for a in many if not isinstance(a, DecisionError) and not a["allowed"]) > 20

@@ -83,19 +83,14 @@ class Platform:
     ) -> list[dict[str, Any] | DecisionError]:
         """Answer (subject, action, purpose) items; every answer is logged, in one write, before
         this returns. An item with an invalid code gives its DecisionError instead of an answer."""
-        out: list[dict[str, Any] | DecisionError] = []
         answers: list[dict[str, Any]] = []
         purposes: list[str | None] = []
         with self.lock:
-            for subject, action, purpose in items:
-                try:
-                    answer = self.decider.answer(subject, action, as_of, None, party)
-                except DecisionError as exc:
-                    out.append(exc)
-                    continue
-                out.append(answer)
-                answers.append(answer)
-                purposes.append(purpose)
+            out = self.decider.answer_many([(subject, action) for subject, action, _ in items], as_of, party)
+            for answer, (_, _, purpose) in zip(out, items, strict=True):
+                if not isinstance(answer, DecisionError):
+                    answers.append(answer)
+                    purposes.append(purpose)
             self.decider.log_answers(answers, purposes)
         return out
 

@@ -236,6 +236,75 @@ class Decider:
             derived = self.deriver.subject(code, as_of, known_at)
             measures, exemptions, data_version = derived.measures, derived.exemptions, derived.data_version
             known = known or bool(derived.records or derived.measures)
+        return self._answer_dict(code, kind, action, as_of, known_at, known, measures, exemptions, data_version, party)
+
+    def answer_many(
+        self, items: list[tuple[str, str]], as_of: date | None = None, party: str | None = None
+    ) -> list[dict[str, Any] | DecisionError]:
+        """``answer`` for many (code, action) items, not yet logged: each item gets its answer,
+        or the DecisionError of an invalid code or unknown action. With stored state for
+        ``as_of`` the subjects' rows are read in one query per table, not one per item."""
+        as_of = as_of or today(self.store.settings)
+        parsed: list[tuple[str, str, str] | DecisionError] = []
+        for code, action in items:
+            try:
+                self.check_action(action)
+                canon, kind = canonical(code)
+            except DecisionError as exc:
+                parsed.append(exc)
+                continue
+            parsed.append((canon, kind, action))
+        state = self._fresh_state(as_of, None)
+        if state is None:
+            return [p if isinstance(p, DecisionError) else self.answer(p[0], p[2], as_of, None, party) for p in parsed]
+        codes = sorted({p[0] for p in parsed if not isinstance(p, DecisionError)})
+        on_file = {
+            r[0]
+            for r in self._rows_for_codes(
+                "SELECT s.subject_id FROM subjects s SEMI JOIN wanted w ON w.code = s.subject_id "
+                f"WHERE s.first_seq <= {self.store.published_seq()}",
+                codes,
+            )
+        }
+        measures = stored_rows_many(self.con, "d_measures", codes)
+        exemptions = stored_rows_many(self.con, "d_exemptions", codes)
+        data_version = str(state["data_version"])
+        out: list[dict[str, Any] | DecisionError] = []
+        for p in parsed:
+            if isinstance(p, DecisionError):
+                out.append(p)
+                continue
+            code, kind, action = p
+            m = measures.get(code, [])
+            known = code in on_file or bool(m)
+            out.append(
+                self._answer_dict(
+                    code, kind, action, as_of, None, known, m, exemptions.get(code, []), data_version, party
+                )
+            )
+        return out
+
+    def _rows_for_codes(self, sql: str, codes: list[str]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql``, which joins the temporary relation ``wanted(code)``."""
+        self.con.register("wanted", pa.table({"code": pa.array(codes, pa.string())}))
+        try:
+            return self.con.execute(sql).fetchall()
+        finally:
+            self.con.unregister("wanted")
+
+    def _answer_dict(
+        self,
+        code: str,
+        kind: str,
+        action: str,
+        as_of: date,
+        known_at: datetime | None,
+        known: bool,
+        measures: list[dict[str, Any]],
+        exemptions: list[dict[str, Any]],
+        data_version: str,
+        party: str | None,
+    ) -> dict[str, Any]:
         restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions)
         return {
             "subject": code,
@@ -422,24 +491,51 @@ class Decider:
         return pa.table({"subject_id": pa.array(subjects, pa.string()), "measure": pa.array(measures, pa.string())})
 
 
-def stored_rows(con: Any, table: str, code: str) -> list[dict[str, Any]]:
-    """A subject's rows of a stored derived table; measures get the records of the listing
-    they follow from (the subject's own, or the organisation's when reached through a role)."""
+_STORED_ORDER = {
+    "d_measures": "m.kind, m.measure, m.list, m.via_organisation, m.via_role",
+    "d_exemptions": "m.decided_on, m.record_id",
+}
+
+
+def _stored_sql(table: str, where: str) -> str:
     if table == "d_measures":
-        sql = (
+        return (
             "SELECT m.*, ms.records FROM d_measures m LEFT JOIN d_memberships ms "
             "ON ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list "
-            "WHERE m.subject_id = ?"
+            f"WHERE {where} ORDER BY {_STORED_ORDER[table]}"
         )
-    else:
-        sql = f"SELECT * FROM {table} WHERE subject_id = ?"
-    cur = con.execute(sql, [code])
+    order = _STORED_ORDER.get(table)
+    return f"SELECT * FROM {table} m WHERE {where}" + (f" ORDER BY {order}" if order else "")
+
+
+def _stored_dicts(cur: Any) -> list[dict[str, Any]]:
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     for r in rows:
         if "actions" in r and isinstance(r["actions"], str):
             r["actions"] = json.loads(r["actions"])
     return rows
+
+
+def stored_rows(con: Any, table: str, code: str) -> list[dict[str, Any]]:
+    """A subject's rows of a stored derived table; measures get the records of the listing
+    they follow from (the subject's own, or the organisation's when reached through a role)."""
+    return _stored_dicts(con.execute(_stored_sql(table, "m.subject_id = ?"), [code]))
+
+
+def stored_rows_many(con: Any, table: str, codes: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """``stored_rows`` for many subjects in one query, by subject."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not codes:
+        return out
+    con.register("wanted_codes", pa.table({"code": pa.array(codes, pa.string())}))
+    try:
+        rows = _stored_dicts(con.execute(_stored_sql(table, "m.subject_id IN (SELECT code FROM wanted_codes)")))
+    finally:
+        con.unregister("wanted_codes")
+    for r in rows:
+        out.setdefault(r["subject_id"], []).append(r)
+    return out
 
 
 def _table_exists(con: Any, name: str) -> bool:
