@@ -24,7 +24,7 @@ from socialcredit.decide.render import render_check, render_show
 from socialcredit.decide.screen_io import ScreenInputError, read_codes, write_result
 from socialcredit.derive import Deriver
 from socialcredit.identity import codes as id_codes
-from socialcredit.ingest import ingest_files
+from socialcredit.ingest import IngestSummary, ingest_files
 from socialcredit.settings import Settings, get_settings
 from socialcredit.store.base import StoreError
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -84,6 +84,27 @@ def _open_store(db: Path | None) -> DuckDBStore:
 
 def _show_progress(json_mode: bool) -> bool:
     return not json_mode and _settings().progress and err.is_terminal
+
+
+def progress_bar(fraction: bool = True) -> Progress:
+    """The progress bar of long commands, on stderr (without a percentage for work of unknown size)."""
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    if fraction:
+        columns.append(TaskProgressColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=err, transient=True)
+
+
+def ingest_with_progress(store: DuckDBStore, files: list[Path], rejects: Path, show: bool) -> IngestSummary:
+    """``ingest_files`` with a progress bar when ``show``."""
+    if not show:
+        return ingest_files(store, files, rejects)
+    with progress_bar() as bar:
+        task = bar.add_task("ingesting", total=1.0)
+
+        def report(message: str, fraction: float | None) -> None:
+            bar.update(task, description=message, completed=fraction or 0.0)
+
+        return ingest_files(store, files, rejects, report)
 
 
 def _version(value: bool) -> None:
@@ -210,26 +231,8 @@ def ingest(
     path = _db_path(db)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rejects_path = rejects or path.with_name(path.name + ".rejects") / f"ingest-{stamp}.jsonl"
-    show = _show_progress(json_out)
     try:
-        if show:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("ingesting", total=1.0)
-
-                def report(message: str, fraction: float | None) -> None:
-                    bar.update(task, description=message, completed=fraction or 0.0)
-
-                summary = ingest_files(store, files, rejects_path, report)
-        else:
-            summary = ingest_files(store, files, rejects_path)
+        summary = ingest_with_progress(store, files, rejects_path, _show_progress(json_out))
     except StoreError as exc:
         raise _fail(str(exc)) from None
     finally:

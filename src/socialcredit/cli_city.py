@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 import typer
 from dateutil.relativedelta import relativedelta
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.catalog import load_default
@@ -30,12 +29,13 @@ from socialcredit.cli import (
     app,
     check,
     err,
+    ingest_with_progress,
     init,
     out,
+    progress_bar,
     show,
 )
 from socialcredit.derive import Deriver
-from socialcredit.ingest import ingest_files
 from socialcredit.report import Report, write_report
 from socialcredit.settings import today
 from socialcredit.sim import MANIFEST, TRUTH, Manifest, ScenarioError, read_manifest, simulate, steps
@@ -51,14 +51,7 @@ def _stage(name: str, times: dict[str, float], show_spinner: bool) -> Iterator[N
     """Time a stage, with an (indeterminate) progress bar on the terminal."""
     start = time.perf_counter()
     if show_spinner:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with progress_bar(fraction=False) as bar:
             bar.add_task(f"{name} ...", total=None)
             yield
     else:
@@ -174,15 +167,7 @@ def _simulation_progress(show_bar: bool, scenario: Path | None) -> Iterator[Call
         total = steps(load_scenario(scenario), load_default())
     except (ScenarioError, ValueError):
         total = 1
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("simulating the population", total=total)
 
         def tell(step: str) -> None:
@@ -252,24 +237,7 @@ def _same_simulation(directory: Path, persons: int, years: int, start: date, see
 def _ingest_all(db: Path, files: list[Path], rejects: Path, show_bar: bool) -> tuple[int, int, int, int]:
     store = _open_store(db)
     try:
-        if show_bar:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("ingesting", total=1.0)
-
-                def tell(message: str, fraction: float | None) -> None:
-                    bar.update(task, description=message, completed=fraction or 0.0)
-
-                summary = ingest_files(store, files, rejects, tell)
-        else:
-            summary = ingest_files(store, files, rejects)
+        summary = ingest_with_progress(store, files, rejects, show_bar)
     finally:
         store.close()
     if summary.failed_files:

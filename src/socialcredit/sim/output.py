@@ -20,19 +20,6 @@ from socialcredit.sim.events import ACTIONS, CREATE, Batch, Column
 from socialcredit.sim.population import Organisations, Persons
 
 Format = Literal["csv", "parquet"]
-CORE = (
-    "event_id",
-    "source",
-    "action",
-    "record_id",
-    "subject_id",
-    "subject_name",
-    "type",
-    "decided_on",
-    "document_no",
-    "amount",
-    "quantity",
-)
 TRUTH_SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
