@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -42,7 +42,8 @@ def test_an_error_of_the_producer_is_raised_after_the_items_before_it() -> None:
     assert seen == [1, 2]
 
 
-def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
+def closing_source() -> tuple[Callable[[], Iterator[int]], threading.Event]:
+    """A long source of items and the event it sets when it is closed."""
     closed = threading.Event()
 
     def items() -> Iterator[int]:
@@ -50,6 +51,12 @@ def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
             yield from range(1000)
         finally:
             closed.set()
+
+    return items, closed
+
+
+def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
+    items, closed = closing_source()
 
     ahead = read_ahead(items, name="test-read-ahead")
     assert next(ahead) == 0
@@ -59,13 +66,7 @@ def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
 
 
 def test_an_error_of_the_consumer_stops_the_producer() -> None:
-    closed = threading.Event()
-
-    def items() -> Iterator[int]:
-        try:
-            yield from range(1000)
-        finally:
-            closed.set()
+    items, closed = closing_source()
 
     def consume() -> None:
         for item in read_ahead(items):
