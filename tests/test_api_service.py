@@ -150,6 +150,7 @@ def test_a_subject_sees_its_file_as_the_cli_shows_it_and_every_lookup(
             "action": "flight.first",
             "allowed": False,
             "as_of": decided["as_of"],
+            "screen_id": None,
         }
     ]
 
@@ -273,10 +274,24 @@ def test_openapi_documents_every_endpoint_with_examples(server: Server) -> None:
         "/api/v1/check",
         "/api/v1/subjects/{subject_id}",
         "/api/v1/records",
+        "/api/v1/lists/{list_code}",
+        "/api/v1/screenings",
+        "/api/v1/screenings/{job_id}",
+        "/api/v1/screenings/{job_id}/result",
+        "/api/v1/metrics",
     } <= paths
     schemas = spec["components"]["schemas"]
     assert "ErrorEnvelope" in schemas
-    for name in ("CheckAnswer", "CheckBatch", "SubjectFile", "Submission", "Ready", "RecordRow"):
+    for name in (
+        "CheckAnswer",
+        "CheckBatch",
+        "SubjectFile",
+        "Submission",
+        "Ready",
+        "RecordRow",
+        "PublicList",
+        "ScreeningJob",
+    ):
         props = schemas[name]["properties"]
         with_examples = [p for p, s in props.items() if "examples" in s]
         assert with_examples or "examples" in schemas[name], name

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+
+import httpx
 
 from socialcredit.sample import sample_files, sample_subject
 
 from conftest import codes_by_event, event_count, ingest, read_rejects, run_cli
+from server import free_port
 
 
 def test_sample_ingest_prints_summary_whose_counts_add_up(db: Path, tmp_path: Path) -> None:
@@ -82,8 +92,53 @@ def test_demo_runs_and_is_safe_to_rerun(tmp_path: Path) -> None:
     assert "socialcredit show " in res.out
     events = event_count(directory / "socialcredit.duckdb")
     assert events > 10_000
-    again = run_cli(*args)
-    assert again.code == 0, again.err
-    assert "reusing the simulation" in again.out
-    assert f"/ 0 / {events:,} /" in again.out  # read / accepted / duplicates / rejected
+    assert "socialcredit demo --serve" in res.out
+    again = _serving_demo(args, directory)
+    assert "reusing the simulation" in again
+    assert f"/ 0 / {events:,} /" in again  # read / accepted / duplicates / rejected
     assert event_count(directory / "socialcredit.duckdb") == events
+
+
+def _serving_demo(args: tuple[str | Path, ...], directory: Path) -> str:
+    """Run ``demo ... --serve``; follow the printed curl commands against the server it starts
+    (a check of the demo's subject by the relying party, the subject's file by the operator,
+    the public list), then interrupt it; its output."""
+    port = free_port()
+    env = {**os.environ, "SOCIALCREDIT_PROGRESS": "false", "COLUMNS": "400", "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "socialcredit", *map(str, args), "--serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(1200):  # waiting for the demo to reach serving, not a timed assertion
+            if proc.poll() is not None:
+                raise AssertionError("".join(lines))
+            try:
+                if httpx.get(base + "/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        commands = [shlex.split(line.strip()) for line in list(lines) if line.startswith("curl ")]
+        assert len(commands) == 3, "".join(lines)
+        for command in commands:
+            url = command[-1]
+            headers = dict([command[2].split(": ", 1)]) if command[1] == "-H" else {}
+            response = httpx.get(url, headers=headers, timeout=60)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            if "/check/" in url:
+                assert body["allowed"] is False
+                assert body["party"] == "demo airline and railway"
+                assert body["restrictions"][0]["legal_basis"]
+            elif "/subjects/" in url:
+                assert any(x["decision_id"] for x in body["lookups"])
+            else:
+                assert body["total"] > 0
+                assert len(body["entries"]) == 5
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    return "".join(lines)

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from rich.markup import escape
 from rich.table import Table
 
+from socialcredit.api.keys import create_key, list_keys, revoke_key
 from socialcredit.catalog import load_default
 from socialcredit.cli import (
     AsOfOption,
@@ -35,6 +36,7 @@ from socialcredit.cli import (
     progress_bar,
     show,
 )
+from socialcredit.cli_api import serve
 from socialcredit.derive import Deriver
 from socialcredit.report import Report, write_report
 from socialcredit.settings import today
@@ -328,10 +330,16 @@ def demo(
     error_rate: Annotated[
         float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of person records with a data error.")
     ] = DEMO_ERROR_RATE,
+    serve_after: Annotated[
+        bool,
+        typer.Option("--serve", help="End by serving the HTTP API over the demo database, with demo keys."),
+    ] = False,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of --serve.")] = 8000,
 ) -> None:
     """Simulate a Rongcheng-sized city, ingest every agency file, derive today's lists and
-    measures, print a summary, write the report and show real subjects' files. Safe to re-run:
-    an unchanged simulation is reused and its rows are found duplicates."""
+    measures, print a summary, write the report and show real subjects' files; with --serve,
+    go on serving the HTTP API. Safe to re-run: an unchanged simulation is reused and its rows
+    are found duplicates."""
     directory.mkdir(parents=True, exist_ok=True)
     sim_dir = directory / "agency-files"
     db = directory / "socialcredit.duckdb"
@@ -390,3 +398,53 @@ def demo(
         f"the report for another day: socialcredit report --db {escape(str(db))} --out report-2025 "
         f"--as-of 2025-06-30 --sim {escape(str(sim_dir))}"
     )
+    if not serve_after:
+        out.print(
+            f"the HTTP API: socialcredit demo --serve (or: socialcredit keys create --role relying_party "
+            f"--purpose 'flight.*' --db {escape(str(db))}, then socialcredit serve --db {escape(str(db))})"
+        )
+        return
+    keys = _demo_keys(db)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    subject = story or "371082199003120244"
+    out.rule("the HTTP API")
+    out.print(
+        f"demo keys (earlier demo keys are revoked): relying party (flight.*, rail.*) and operator; OpenAPI at "
+        f"http://127.0.0.1:{port}/docs"
+    )
+    out.print(
+        f'curl -H "Authorization: Bearer {keys["relying_party"]}" {base}/check/{subject}/flight.economy',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f'curl -H "Authorization: Bearer {keys["operator"]}" {base}/subjects/{subject}',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(f"curl '{base}/lists/judgment_defaulters?page_size=5'", markup=False, highlight=False, soft_wrap=True)
+    serve(db=db, host="127.0.0.1", port=port, workers=1)
+
+
+DEMO_KEYS = {"relying_party": "demo airline and railway", "operator": "demo operator"}
+
+
+def _demo_keys(db: Path) -> dict[str, str]:
+    """Fresh demo keys (a relying party for flights and trains, an operator); earlier demo
+    keys of the database are revoked."""
+    store = _open_store(db)
+    try:
+        for key in list_keys(store):
+            if key.revoked_at is None and DEMO_KEYS.get(key.role) == key.name:
+                revoke_key(store, key.id)
+        made = {
+            "relying_party": create_key(
+                store, "relying_party", name=DEMO_KEYS["relying_party"], purposes=["flight.*", "rail.*"]
+            )[0],
+            "operator": create_key(store, "operator", name=DEMO_KEYS["operator"])[0],
+        }
+    finally:
+        store.close()
+    return made

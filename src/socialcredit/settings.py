@@ -79,6 +79,20 @@ class Settings(BaseSettings):
         description="Most items of one batch check (POST /api/v1/check); more: 413 batch_too_large.",
         examples=[10_000],
     )
+    max_upload_bytes: int = Field(
+        default=1_000_000_000,
+        ge=1024,
+        description="Largest uploaded file (multipart/form-data: POST /api/v1/screenings and file "
+        "submissions to POST /api/v1/records), in bytes (larger: 413 body_too_large).",
+        examples=[1_000_000_000],
+    )
+    max_page_size: int = Field(
+        default=500,
+        ge=1,
+        description="Most entries of one page of a public list (GET /api/v1/lists/{list}); "
+        "a larger page_size: 422 invalid_request.",
+        examples=[500],
+    )
 
 
 def today(settings: Settings | None = None) -> date:

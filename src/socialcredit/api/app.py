@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from socialcredit import __version__
 from socialcredit.api.errors import install_error_handlers
 from socialcredit.api.limits import BodyLimit
+from socialcredit.api.metrics import RequestMetrics
+from socialcredit.api.models import RecordRow
 from socialcredit.api.platform import Platform
-from socialcredit.api.routes import check, records, status, subjects
+from socialcredit.api.routes import check, lists, records, screenings, status, subjects
 from socialcredit.store.duckdb_store import DuckDBStore
 
 PREFIX = "/api/v1"
@@ -44,7 +47,24 @@ def create_app(store: DuckDBStore) -> FastAPI:
     )
     app.state.platform = serving
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=store.settings.max_body_bytes)
-    for router in (status.router, check.router, subjects.router, records.router):
+    app.add_middleware(RequestMetrics, metrics=serving.metrics)
+    app.add_middleware(BodyLimit, limit=store.settings.max_body_bytes, upload_limit=store.settings.max_upload_bytes)
+    for router in (status.router, check.router, subjects.router, records.router, lists.router, screenings.router):
         app.include_router(router, prefix=PREFIX)
+    _document_models(app)
     return app
+
+
+def _document_models(app: FastAPI) -> None:
+    """Add the models of bodies parsed by hand (the rows of POST /records) to the OpenAPI
+    components they are referenced from."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.setdefault("RecordRow", RecordRow.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -206,6 +206,9 @@ class Lookup(BaseModel):
     action: str = Field(examples=["flight.economy"])
     allowed: bool = Field(examples=[False])
     as_of: date = Field(examples=["2026-11-26"])
+    screen_id: str | None = Field(
+        default=None, examples=[None], description="Set when the decision is a row of a screening"
+    )
 
 
 class SubjectFile(BaseModel):
@@ -270,7 +273,10 @@ class RejectError(BaseModel):
 class RejectedRow(BaseModel):
     """A rejected row, inline."""
 
-    index: int = Field(examples=[0], description="0-based position in the submitted array")
+    index: int | None = Field(examples=[0], description="0-based position in the submitted array (null for a file)")
+    line: int | None = Field(
+        default=None, examples=[1], description="Line of the row in the submitted file (arrays: position + 1)"
+    )
     event_id: str | None = Field(examples=["C-2026-0042"])
     errors: list[RejectError]
     row: dict[str, Any] = Field(examples=[{"event_id": "C-2026-0042", "subject_id": "110105199001010353"}])
@@ -311,3 +317,72 @@ class CatalogOut(BaseModel):
     name: str = Field(examples=["default"])
     version: str = Field(examples=["sha256:724aa52f6ce5..."])
     catalog: dict[str, Any] = Field(examples=[{"actions": {"flight.economy": "Buy an economy-class flight ticket"}}])
+
+
+class PublicRecord(BaseModel):
+    """A record behind a public listing: its kind, document number and date."""
+
+    type: str | None = Field(examples=["court.defaulter"])
+    type_name: str | None = Field(examples=["Judgment defaulter finding (失信被执行人)"])
+    document_no: str | None = Field(examples=["(2025)鲁1082执1234号之一"])
+    decided_on: date | None = Field(examples=["2025-06-02"])
+
+
+class PublicEntry(BaseModel):
+    """A published entry of a list; a person's identity number is masked (birth date hidden)."""
+
+    subject: str = Field(examples=["371082********0244"])
+    kind: Literal["person", "organisation"] = Field(examples=["person"])
+    name: str | None = Field(examples=["王芳"])
+    since: date | None = Field(examples=["2025-08-02"])
+    until: date | None = Field(examples=[None], description="First day off the list; null: no end date yet")
+    records: list[PublicRecord]
+
+
+class PublicList(BaseModel):
+    """One page of a published list, on the date of the stored derive."""
+
+    list_: str = Field(alias="list", examples=["judgment_defaulters"])
+    list_name: str = Field(examples=["List of judgment defaulters (失信被执行人名单)"])
+    as_of: date = Field(examples=["2026-11-26"], description="The date the entries hold for (the last derive)")
+    data_version: str = Field(examples=["21@2026-11-26"])
+    stale: bool = Field(examples=[False], description="True when the last derive is not for today")
+    q: str | None = Field(examples=["海洋"], description="The search text, if any")
+    total: int = Field(examples=[1], description="Matching entries on all pages")
+    page: int = Field(examples=[1])
+    page_size: int = Field(examples=[50])
+    pages: int = Field(examples=[1])
+    entries: list[PublicEntry]
+
+
+class ScreeningJob(BaseModel):
+    """A screening job: what is screened, for whom, how far it is, and its counts when done."""
+
+    job_id: str = Field(examples=["job-3f9c2a61b0d4"])
+    status: Literal["queued", "running", "done", "failed"] = Field(examples=["done"])
+    stage: Literal["queued", "answering", "explaining", "logging", "done", "failed"] = Field(
+        examples=["done"], description="Step of the job: answering the codes, adding reasons, logging every row"
+    )
+    progress: float = Field(examples=[1.0], ge=0, le=1, description="Share of the work done (by stage)")
+    ahead: int | None = Field(examples=[None], description="Queued jobs: jobs to run before this one")
+    party: str = Field(examples=["Rongcheng Air ticketing"])
+    purpose: str | None = Field(examples=["flight.*"])
+    action: str = Field(examples=["flight.economy"])
+    as_of: date | None = Field(examples=[None], description="Date screened for (null: today when the job runs)")
+    file: str = Field(examples=["passengers-2026-11-26.csv"])
+    rows: int = Field(examples=[25000], description="Codes in the file")
+    created_at: datetime = Field(examples=["2026-11-26T09:12:03.120000+00:00"])
+    started_at: datetime | None = Field(examples=["2026-11-26T09:12:03.180000+00:00"])
+    finished_at: datetime | None = Field(examples=["2026-11-26T09:12:04.020000+00:00"])
+    screen_id: str | None = Field(
+        examples=["scr-51b2c0a9e7d1"], description="Screening log id; row k's decision id is `<screen_id>:<k>`"
+    )
+    allowed: int | None = Field(examples=[24858], description="Rows with a valid code allowed the action")
+    restricted: int | None = Field(examples=[130], description="Rows with a valid code restricted from the action")
+    invalid: int | None = Field(
+        examples=[12], description="Rows whose code is not a valid identity code (no answer is guessed for them)"
+    )
+    error: str | None = Field(examples=[None], description="Why a failed job failed")
+    result: str | None = Field(
+        examples=["/api/v1/screenings/job-3f9c2a61b0d4/result"], description="Where the result is, once done"
+    )

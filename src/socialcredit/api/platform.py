@@ -10,10 +10,18 @@ import json
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from socialcredit.api.errors import ApiError
 from socialcredit.api.keys import ApiKey, active_keys
+from socialcredit.api.lists import list_page, published_lists
+from socialcredit.api.metrics import ServiceMetrics
+from socialcredit.api.screenings import ScreeningJobs
 from socialcredit.decide import Decider, DecisionError
+from socialcredit.decide.screenlog import screening_log_dir
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -29,6 +37,10 @@ class Platform:
         with self.lock:
             self.decider = Decider(store, party="api")
             self.keys: dict[str, ApiKey] = active_keys(store)
+        self.jobs = ScreeningJobs(store, self.decider, self.lock)
+        self.metrics = ServiceMetrics()
+        self.jobs.on_finish = self.metrics.job_finished
+        self.metrics.watch(self._gauges)
 
     @property
     def catalog_version(self) -> str:
@@ -36,7 +48,8 @@ class Platform:
         return self.decider.catalog_version
 
     def close(self) -> None:
-        """Release the store."""
+        """Finish the running screening job, then release the store."""
+        self.jobs.close()
         with self.lock:
             self.store.close()
 
@@ -71,10 +84,43 @@ class Platform:
             "stale_reasons": reasons,
         }
 
+    def _gauges(self) -> dict[str, Any]:
+        live = [j["status"] for j in list(self.jobs.live.values())]
+        jobs = {status: live.count(status) for status in ("queued", "running")}
+        return {**self.ready(), "jobs": jobs, "keys": len(self.keys)}
+
     def catalog(self) -> dict[str, Any]:
         """The active catalog."""
         cat = self.decider.catalog
         return {"name": cat.catalog.name, "version": self.catalog_version, "catalog": cat.model_dump(mode="json")}
+
+    # -- public lists --------------------------------------------------------------------------
+
+    def published_lists(self) -> dict[str, str]:
+        """Codes and names of the published lists."""
+        return published_lists(self.decider.catalog)
+
+    def list_page(self, list_code: str, q: str | None, page: int, size: int) -> dict[str, Any]:
+        """One page of a published list on the date of the stored derive (ApiError ``not_ready``
+        before the first derive)."""
+        with self.lock:
+            state = self.decider.deriver.state()
+            if state is None:
+                raise ApiError("not_ready", "nothing has been derived yet: run `socialcredit derive`")
+            total, entries = list_page(self.store, self.decider.catalog, list_code, q, page, size)
+        return {
+            "list": list_code,
+            "list_name": self.decider.catalog.lists[list_code].name,
+            "as_of": state["as_of"],
+            "data_version": str(state["data_version"]),
+            "stale": state["as_of"] != today(self.settings),
+            "q": q,
+            "total": total,
+            "page": page,
+            "page_size": size,
+            "pages": max(1, -(-total // size)),
+            "entries": entries,
+        }
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -92,38 +138,67 @@ class Platform:
                     answers.append(answer)
                     purposes.append(purpose)
             self.decider.log_answers(answers, purposes)
+        allowed = sum(1 for a in answers if a["allowed"])
+        self.metrics.decisions.labels("allowed").inc(allowed)
+        self.metrics.decisions.labels("restricted").inc(len(answers) - allowed)
         return out
 
     def subject_file(self, code: str, as_of: date | None) -> dict[str, Any]:
-        """``show`` of a subject plus every decision about them (DecisionError if the code is invalid)."""
+        """``show`` of a subject plus every decision about them: checks and screened rows
+        (DecisionError if the code is invalid)."""
         with self.lock:
             answer = self.decider.show(code, as_of)
-            rows = self.store.con.execute(
-                "SELECT decision_id, decided_at, party, purpose, action, allowed, as_of FROM decisions "
-                "WHERE subject_id = ? AND screen_id IS NULL ORDER BY decided_at, decision_id",
+            checks = self.store.con.execute(
+                "SELECT decision_id, decided_at, party, purpose, action, allowed, as_of, NULL FROM decisions "
+                "WHERE subject_id = ? AND screen_id IS NULL",
                 [answer["subject"]],
             ).fetchall()
-        names = ("decision_id", "decided_at", "party", "purpose", "action", "allowed", "as_of")
-        answer["lookups"] = [dict(zip(names, r, strict=True)) for r in rows]
+            screenings = self.store.con.execute(
+                "SELECT screen_id, decided_at, party, purpose, action, as_of FROM decisions WHERE screen_id IS NOT NULL"
+            ).fetchall()
+        found = [*checks, *screened_rows(self.store, answer["subject"], screenings)]
+        found.sort(key=lambda r: (r[1], r[0]))
+        names = ("decision_id", "decided_at", "party", "purpose", "action", "allowed", "as_of", "screen_id")
+        answer["lookups"] = [dict(zip(names, r, strict=True)) for r in found]
         return answer
 
     # -- submissions ---------------------------------------------------------------------------
 
     def submit(self, rows: list[dict[str, Any]], source: str) -> dict[str, Any]:
         """Ingest rows of one agency as one batch, exactly as the CLI ingests a JSON Lines file;
-        the summary carries the rejected rows inline."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        name = f"api-{source}-{stamp}.jsonl"
-        db = Path(self.store.path)
-        rejects = db.with_name(db.name + ".rejects") / name
+        the summary carries the rejected rows inline (``index``: position in ``rows``)."""
+        name = f"api-{source}-{_stamp()}.jsonl"
         with tempfile.TemporaryDirectory(prefix="socialcredit-api-") as tmp:
             upload = Path(tmp) / name
             with upload.open("w", encoding="utf-8") as fh:
                 for row in rows:
                     fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            with self.lock:
-                summary = ingest_files(self.store, [upload], rejects)
+            return self._ingest(upload, name, source, only_source=None, indexed=True)
+
+    def submit_file(self, filename: str, stream: BinaryIO, source: str) -> dict[str, Any]:
+        """Ingest an uploaded record file (CSV, JSON Lines, optionally gzipped, or Parquet) as one
+        batch, exactly as the CLI ingests it; rows of another source than the key's are
+        rejected row by row (``source_not_allowed``)."""
+        original = Path(filename or "upload").name
+        name = f"api-{source}-{_stamp()}-{original}"
+        with tempfile.TemporaryDirectory(prefix="socialcredit-api-") as tmp:
+            upload = Path(tmp) / name
+            with upload.open("wb") as fh:
+                while chunk := stream.read(1 << 20):
+                    fh.write(chunk)
+            return self._ingest(upload, name, source, only_source=source, indexed=False)
+
+    def _ingest(
+        self, upload: Path, name: str, source: str, *, only_source: str | None, indexed: bool
+    ) -> dict[str, Any]:
+        db = Path(self.store.path)
+        rejects = db.with_name(db.name + ".rejects") / f"api-{source}-{_stamp()}.jsonl"
+        with self.lock:
+            summary = ingest_files(self.store, [upload], rejects, only_source=only_source)
         data = summary.model_dump(mode="json")
+        self.metrics.submitted.labels("accepted").inc(summary.accepted)
+        self.metrics.submitted.labels("duplicate").inc(summary.duplicates)
+        self.metrics.submitted.labels("rejected").inc(summary.rejected)
         for f in data["files"]:
             f["file"] = name
         inline: list[dict[str, Any]] = []
@@ -131,9 +206,38 @@ class Platform:
             with Path(summary.rejects).open(encoding="utf-8") as fh:
                 for line in fh:
                     r = json.loads(line)
-                    index = int(r["line"]) - 1
-                    row = r.get("row") or {}
-                    inline.append({"index": index, "event_id": r.get("event_id"), "errors": r["errors"], "row": row})
+                    number = int(r["line"]) if r.get("line") is not None else None
+                    inline.append(
+                        {
+                            "index": number - 1 if indexed and number is not None else None,
+                            "line": number,
+                            "event_id": r.get("event_id"),
+                            "errors": r["errors"],
+                            "row": r.get("row") or {},
+                        }
+                    )
         data["rejects"] = inline
         data["rejects_file"] = rejects.name if summary.rejects else None
         return data
+
+
+def screened_rows(store: DuckDBStore, code: str, screenings: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of logged screenings whose code is ``code``, as lookups."""
+    folder = screening_log_dir(store)
+    found: list[tuple[Any, ...]] = []
+    for screen_id, decided_at, party, purpose, action, as_of in screenings:
+        path = folder / f"{screen_id}.arrow"
+        if not path.exists():
+            continue
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+            hits = table.filter(pc.equal(table.column("code"), code))
+            for decision_id, allowed in zip(
+                hits.column("decision_id").to_pylist(), hits.column("allowed").to_pylist(), strict=True
+            ):
+                found.append((decision_id, decided_at, party, purpose, action, allowed, as_of, screen_id))
+    return found
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -356,19 +357,27 @@ class Decider:
     # -- screen ----------------------------------------------------------------------------------
 
     def screen(
-        self, values: pa.Array | pa.ChunkedArray, action: str, as_of: date | None = None, purpose: str | None = None
+        self,
+        values: pa.Array | pa.ChunkedArray,
+        action: str,
+        as_of: date | None = None,
+        purpose: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> pa.Table:
         """Check one action for every code of a column, vectorised, with the reasons of every
         restricted or granted row; every row is logged before the answer returns.
 
         When the stored derived state is for ``as_of``, the decision index answers and the
         reasons come from the stored tables; otherwise the screened subjects are derived for
-        ``as_of`` into temporary tables first."""
+        ``as_of`` into temporary tables first. ``on_stage`` hears ``answering``, ``explaining``
+        and ``logging`` as the screening reaches them."""
         from socialcredit.decide.index import DecisionIndex  # the index builds on this module
 
         self.check_action(action)
         as_of = as_of or today(self.store.settings)
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        stage = on_stage or (lambda _: None)
+        stage("answering")
         state = self._fresh_state(as_of, None)
         plan = None
         if state is not None:
@@ -389,11 +398,13 @@ class Decider:
             tables = ("measures", "exemptions")
             data_version = f"{self.store.published_seq()}@{as_of}"
         screen_id = new_screen_id()
+        stage("explaining")
         try:
             result = self._with_reasons(answers, action, tables, screen_id, from_index=state is not None)
         finally:
             if plan is not None:
                 self.deriver.close(plan)
+        stage("logging")
         log_screening(
             self.store,
             screen_id,

@@ -17,11 +17,13 @@ def ingest_files(
     paths: list[Path],
     rejects_path: Path,
     progress: Progress | None = None,
+    only_source: str | None = None,
 ) -> IngestSummary:
-    """Ingest each file as its own batch (transaction), in order; rejects go to one file."""
+    """Ingest each file as its own batch (transaction), in order; rejects go to one file. With
+    ``only_source`` (an agency's submission), rows of other sources are rejected."""
     from socialcredit.derive import Deriver
 
-    ingestor = Ingestor(store, progress)
+    ingestor = Ingestor(store, progress, only_source)
     writer = RejectsWriter(rejects_path)
     files: list[FileSummary] = []
     deriver: Deriver | None = None

@@ -114,13 +114,13 @@ class _Run:
 class Ingestor:
     """Ingests files into one store under its active catalog."""
 
-    def __init__(self, store: DuckDBStore, progress: Progress | None = None) -> None:
+    def __init__(self, store: DuckDBStore, progress: Progress | None = None, only_source: str | None = None) -> None:
         self.store = store
         self.con = store.con
         self.catalog_version, self.catalog = store.active_catalog()
         self.progress = progress or _noop
         self.chunk_rows = store.settings.ingest_chunk_rows
-        self._plan = row_checks(self.catalog, today(store.settings))
+        self._plan = row_checks(self.catalog, today(store.settings), only_source)
         self._checks = self._plan.all
         self._bad = self._plan.bad()
         self._failed = self._plan.failed()

@@ -362,9 +362,10 @@ def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
     return checks
 
 
-def row_checks(catalog: Catalog, today: date) -> CheckPlan:
+def row_checks(catalog: Catalog, today: date, only_source: str | None = None) -> CheckPlan:
     """Row-local checks of the staged columns, with ``etype`` the effective record type and
-    ``kind`` the subject's kind; ``today`` bounds decision dates."""
+    ``kind`` the subject's kind; ``today`` bounds decision dates; with ``only_source`` (an
+    agency's submission) rows of any other source are refused."""
     sources = lit_set(list(catalog.sources))
     types = lit_set(list(catalog.record_types))
     actions = lit_set(list(ACTIONS))
@@ -384,6 +385,15 @@ def row_checks(catalog: Catalog, today: date) -> CheckPlan:
     ):
         core.append(
             RowCheck(f"length({name}) > {limit}", name, "too_long", f"{name} is longer than {limit} characters")
+        )
+    if only_source is not None:
+        core.append(
+            RowCheck(
+                f"source IS NOT NULL AND source <> {lit(only_source)}",
+                "source",
+                "source_not_allowed",
+                f"this submission may carry only events of source {only_source}; the row names {{source}}",
+            )
         )
     core += [
         RowCheck(f"source NOT IN {sources}", "source", "unknown_source", "source {source} is not in the catalog"),

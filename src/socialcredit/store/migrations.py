@@ -190,4 +190,33 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "screening jobs of the HTTP service",
+        (
+            """CREATE TABLE screening_jobs (
+                job_id VARCHAR PRIMARY KEY,
+                key_id VARCHAR,
+                party VARCHAR NOT NULL,
+                purpose VARCHAR,
+                action VARCHAR NOT NULL,
+                as_of DATE,
+                file VARCHAR NOT NULL,
+                rows BIGINT NOT NULL,
+                status VARCHAR NOT NULL,
+                stage VARCHAR NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL,
+                started_at TIMESTAMPTZ,
+                finished_at TIMESTAMPTZ,
+                screen_id VARCHAR,
+                allowed BIGINT,
+                restricted BIGINT,
+                invalid BIGINT,
+                error VARCHAR
+            )""",
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version

@@ -29,7 +29,7 @@ _ERRORS = (
 )
 
 
-def _purpose(who: Principal, action: str, asked: str | None) -> str | None:
+def purpose_for(who: Principal, action: str, asked: str | None) -> str | None:
     """The purpose logged with a decision: a relying party's matching pattern (403 if none)."""
     if who.key is None or who.key.role != "relying_party":
         return asked
@@ -43,7 +43,7 @@ def _purpose(who: Principal, action: str, asked: str | None) -> str | None:
     )
 
 
-def _known_action(serving: Platform, action: str) -> None:
+def known_action(serving: Platform, action: str) -> None:
     if action not in serving.decider.catalog.actions:
         near = nearest(action, serving.decider.catalog.actions)
         raise ApiError("unknown_action", f"unknown action {action!r}", {"action": action, "nearest": near})
@@ -67,8 +67,8 @@ def check_one(
     ] = None,
 ) -> dict[str, Any]:
     """The ``check --json`` answer, logged before it is sent."""
-    _known_action(serving, action)
-    logged = _purpose(who, action, purpose)
+    known_action(serving, action)
+    logged = purpose_for(who, action, purpose)
     result = serving.check([(subject_id, action, logged)], who.name, as_of)[0]
     if isinstance(result, DecisionError):
         raise ApiError(result.code, result.message, {"subject_id": subject_id})
@@ -98,8 +98,8 @@ def check_many(
         )
     actions = sorted({i.action for i in batch.items})
     for action in actions:
-        _known_action(serving, action)
-    purposes = {a: _purpose(who, a, None) for a in actions}
+        known_action(serving, action)
+    purposes = {a: purpose_for(who, a, None) for a in actions}
     questions = [(i.subject_id, i.action, purposes[i.action]) for i in batch.items]
     results: list[dict[str, Any]] = []
     decisions = 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from socialcredit import __version__
 from socialcredit.api.auth import Principal, allow, platform
@@ -38,3 +40,21 @@ def ready(_: Public, serving: Serving) -> dict[str, Any]:
 def catalog(_: Public, serving: Serving) -> dict[str, Any]:
     """The active catalog: sources, record types, lists, measures, memoranda, actions, legal bases."""
     return serving.catalog()
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"example": 'socialcredit_decisions_total{answer="restricted"} 3.0\n'}},
+        },
+        **error_responses("invalid_key"),
+    },
+)
+def metrics(_: Public, serving: Serving) -> PlainTextResponse:
+    """Counters and gauges for monitoring: requests by route and status, latency histograms,
+    decisions and screened rows by answer, submitted rows by outcome, screening jobs, the
+    published event, the age of the last derive and staleness. No identity code appears."""
+    return PlainTextResponse(generate_latest(serving.metrics.registry), media_type=CONTENT_TYPE_LATEST)
