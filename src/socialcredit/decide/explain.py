@@ -140,14 +140,29 @@ def covers(catalog: Catalog, measure: str, action: str) -> bool:
     return any(matches(p, action) for p in catalog.measures[measure].actions)
 
 
+def covering(catalog: Catalog, action: str) -> frozenset[str]:
+    """The measures that govern an action."""
+    return frozenset(m for m in catalog.measures if covers(catalog, m, action))
+
+
 def decide(
-    catalog: Catalog, action: str, measures: list[dict[str, Any]], exemptions: list[dict[str, Any]]
+    catalog: Catalog,
+    action: str,
+    measures: list[dict[str, Any]],
+    exemptions: list[dict[str, Any]],
+    governing: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(restrictions that apply to the action, incentives granted for it, restrictions lifted by
-    an exemption) from a subject's derived measures and exemptions."""
-    restrictions, incentives, lifted = [], [], []
+    an exemption) from a subject's derived measures and exemptions; ``governing`` (the measures
+    governing the action, from ``covering``) saves matching patterns again."""
+    restrictions: list[dict[str, Any]] = []
+    incentives: list[dict[str, Any]] = []
+    lifted: list[dict[str, Any]] = []
+    if not measures:
+        return restrictions, incentives, lifted
+    governs = governing if governing is not None else covering(catalog, action)
     for row in measures:
-        if not covers(catalog, row["measure"], action):
+        if row["measure"] not in governs:
             continue
         if row["kind"] == "incentive":
             incentives.append(measure_item(catalog, row))

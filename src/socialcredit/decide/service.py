@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.catalog.actions import matches, nearest
-from socialcredit.decide.explain import decide, exemptions_for, measure_item, until_rule
+from socialcredit.decide.explain import covering, decide, exemptions_for, measure_item, until_rule
 from socialcredit.decide.screenlog import log_screening, new_screen_id
 from socialcredit.derive import Derived, Deriver
 from socialcredit.identity import codes as id_codes
@@ -70,6 +70,30 @@ def canonical(code: str) -> tuple[str, str]:
     return id_codes.compact_org(code), "organisation"
 
 
+def canonical_many(codes: list[str]) -> list[tuple[str, str] | DecisionError]:
+    """``canonical`` for many codes, validated in one vectorised pass (the bulk validator
+    agrees with the per-code one); an invalid code gives its DecisionError."""
+    table = validate_codes(pa.array(codes, pa.string()))
+    out: list[tuple[str, str] | DecisionError] = []
+    for raw, code, person_ok, org_ok in zip(
+        codes,
+        table.column("code").to_pylist(),
+        table.column("person_ok").to_pylist(),
+        table.column("org_ok").to_pylist(),
+        strict=True,
+    ):
+        if person_ok:
+            out.append((code, "person"))
+        elif org_ok:
+            out.append((code, "organisation"))
+        else:
+            try:
+                out.append(canonical(raw))  # raises with the reasons
+            except DecisionError as exc:
+                out.append(exc)
+    return out
+
+
 class Decider:
     """Decisions over one store (the asking party is recorded with every decision)."""
 
@@ -80,6 +104,7 @@ class Decider:
         self.deriver = Deriver(store)
         self.catalog = self.deriver.catalog
         self.catalog_version = self.deriver.catalog_version
+        self._covering: dict[str, frozenset[str]] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -247,14 +272,21 @@ class Decider:
         ``as_of`` the subjects' rows are read in one query per table, not one per item."""
         as_of = as_of or today(self.store.settings)
         parsed: list[tuple[str, str, str] | DecisionError] = []
-        for code, action in items:
+        checked: dict[str, DecisionError | None] = {}
+        for action in {a for _, a in items}:
             try:
                 self.check_action(action)
-                canon, kind = canonical(code)
+                checked[action] = None
             except DecisionError as exc:
-                parsed.append(exc)
-                continue
-            parsed.append((canon, kind, action))
+                checked[action] = exc
+        for (_, action), canon in zip(items, canonical_many([c for c, _ in items]), strict=True):
+            problem = checked[action]
+            if problem is not None:
+                parsed.append(problem)
+            elif isinstance(canon, DecisionError):
+                parsed.append(canon)
+            else:
+                parsed.append((canon[0], canon[1], action))
         state = self._fresh_state(as_of, None)
         if state is None:
             return [p if isinstance(p, DecisionError) else self.answer(p[0], p[2], as_of, None, party) for p in parsed]
@@ -306,7 +338,10 @@ class Decider:
         data_version: str,
         party: str | None,
     ) -> dict[str, Any]:
-        restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions)
+        governing = self._covering.get(action)
+        if governing is None:
+            governing = self._covering[action] = covering(self.catalog, action)
+        restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions, governing)
         return {
             "subject": code,
             "kind": kind,
