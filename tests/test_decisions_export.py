@@ -324,3 +324,84 @@ def test_a_missing_screening_log_file_fails_and_exports_nothing(tmp_path: Path) 
     # a window without that screening still exports
     ok = export(db, "--party", "nobody", "--out", out)
     assert ok.code == 0, ok.err
+
+
+def test_batch_boundaries_do_not_change_the_export(tmp_path: Path) -> None:
+    """In-process, with batches of a few rows: screenings split across batches, a screening
+    logged at the same time as a check, and text that needs escaping give the same lines."""
+    import pyarrow as pa
+
+    from socialcredit.catalog import load_default
+    from socialcredit.decide.export import SCHEMA, Window, export_batches, plan_export, write_export
+    from socialcredit.decide.screenlog import log_screening
+
+    base = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    with DuckDBStore(tmp_path / "b.duckdb", Settings()) as store:
+        store.migrate()
+        version = store.store_catalog(load_default())
+        for k in range(5):
+            store.con.execute(
+                "INSERT INTO decisions VALUES (?, ?, 'cli', NULL, ?, 'flight.economy', TRUE, TRUE, DATE '2026-11-26', "
+                "NULL, ?, '1@2026-11-26', '[]', NULL)",
+                [f"dec-{k}", base + timedelta(seconds=k), ALLOWED, version],
+            )
+        screenings = []
+        for at, n in ((1, 5), (3, 3)):
+            screen_id = f"scr-{at}"
+            rows = pa.table(
+                {
+                    "row": pa.array(range(1, n + 1), pa.int64()),
+                    "subject_id": [f'odd "code" \\ {k}\n' for k in range(1, n + 1)],
+                    "valid": [False] * n,
+                    "code": pa.nulls(n, pa.string()),
+                    "known": [k % 2 == 0 for k in range(1, n + 1)],
+                    "allowed": [k != 2 for k in range(1, n + 1)],
+                    "restrictions": ["high_consumption;procurement_ban" if k == 2 else None for k in range(1, n + 1)],
+                    "lists": ["judgment_defaulters" if k == 2 else None for k in range(1, n + 1)],
+                    "until": pa.array([date(2029, 3, 4) if k == 2 else None for k in range(1, n + 1)], pa.date32()),
+                    "incentives": ["green_channel" if k in (2, 3) else None for k in range(1, n + 1)],
+                    "decision_id": [f"{screen_id}:{k}" for k in range(1, n + 1)],
+                }
+            )
+            log_screening(
+                store,
+                screen_id,
+                action="flight.economy",
+                party="cli",
+                purpose="p",
+                as_of=date(2026, 11, 26),
+                catalog_version=version,
+                data_version="1@2026-11-26",
+                source="index",
+                rows=rows,
+            )
+            store.con.execute(
+                "UPDATE decisions SET decided_at = ? WHERE screen_id = ?", [base + timedelta(seconds=at), screen_id]
+            )
+            screenings.append((screen_id, n))
+        plan = plan_export(store, Window())
+        assert (plan.checks, plan.screened_rows, len(plan.screenings)) == (5, 8, 2)
+        whole = pa.Table.from_batches(list(export_batches(store, plan)), schema=SCHEMA)
+        expected = ["dec-0", "dec-1", *[f"scr-1:{k}" for k in range(1, 6)], "dec-2", "dec-3"]
+        expected += [*[f"scr-3:{k}" for k in range(1, 4)], "dec-4"]
+        assert whole.column("decision_id").to_pylist() == expected
+        for size in (1, 2, 3, 4):
+            batches = list(export_batches(store, plan, size))
+            assert pa.Table.from_batches(batches, schema=SCHEMA).equals(whole)
+        small, large = io.BytesIO(), io.BytesIO()
+        write_export(store, plan, small, "jsonl", batch_rows=2)
+        summary = write_export(store, plan, large, "jsonl")
+        assert small.getvalue() == large.getvalue()
+        assert summary.decisions == 13
+        lines = read_jsonl(large.getvalue().decode())
+        row2 = lines[3]
+        assert row2["decision_id"] == "scr-1:2"
+        assert row2["subject_id"] == 'odd "code" \\ 2\n'
+        assert row2["measures"] == ["high_consumption", "procurement_ban", "green_channel"]
+        assert row2["lists"] == ["judgment_defaulters"]
+        assert (row2["allowed"], row2["known"], row2["until"], row2["purpose"]) == (False, True, "2029-03-04", "p")
+        assert lines[4]["measures"] == ["green_channel"]
+        assert lines[4]["lists"] == []
+        text = io.BytesIO()
+        write_export(store, plan, text, "csv", batch_rows=3)
+        assert read_csv(text.getvalue().decode()) == lines

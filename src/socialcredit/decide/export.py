@@ -186,7 +186,8 @@ def _open_log(path: Path) -> tuple[dict[str, str], int, list[str]]:
 
 def export_batches(store: DuckDBStore, plan: ExportPlan, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The exported rows (``SCHEMA``) in order of ``decided_at``, then decision id; a
-    screening's rows in row order where its summary row sorts."""
+    screening's rows in row order where its summary row sorts. No batch has more than
+    ``batch_rows`` rows."""
     where, params = plan.window.where()
     query = f"""
         SELECT decision_id, strftime(decided_at, '{_TIME}') AS decided_at, party, purpose, subject_id, action,
@@ -205,7 +206,8 @@ def export_batches(store: DuckDBStore, plan: ExportPlan, batch_rows: int = BATCH
                 if at > start:
                     yield batch.slice(start, at - start)
                 screening = plan.screenings[batch.column("screen_id")[at].as_py()]
-                yield from _screened(screening, batch.column("decided_at")[at].as_py(), batch.column("purpose")[at])
+                decided_at, purpose = batch.column("decided_at")[at].as_py(), batch.column("purpose")[at]
+                yield from _screened(screening, decided_at, purpose, batch_rows)
                 start = at + 1
             if start < batch.num_rows:
                 yield batch.slice(start)
@@ -304,13 +306,14 @@ def write_export(
     sink: BinaryIO,
     fmt: str,
     progress: Callable[[int], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ExportSummary:
     """Write the export of ``plan`` to ``sink`` as ``csv`` (with a header) or ``jsonl``;
     ``progress`` is told the number of lines written after every batch."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     written = 0
-    batches = export_batches(store, plan)
+    batches = export_batches(store, plan, batch_rows)
     if fmt == "csv":
         with pacsv.CSVWriter(sink, SCHEMA) as writer:
             for batch in batches:
