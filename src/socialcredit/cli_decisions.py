@@ -106,6 +106,8 @@ def decisions_export(
         raise _fail(f"--format {fmt!r}: choose csv or jsonl")
     if json_out and out_path is None:
         raise _fail("--json prints the summary on standard output: give --out FILE for the export itself")
+    if out_path is not None and out_path.is_dir():
+        raise _fail(f"--out {out_path} is a directory: name the file to write")
     chosen = format_for(out_path, fmt)
     store = _open_store(db)
     try:
@@ -116,7 +118,10 @@ def decisions_export(
         show = _show_progress(json_out) and plan.decisions >= PROGRESS_ROWS
         with _progress(show and (out_path is not None or not sys.stdout.isatty()), plan.decisions) as tell:
             if out_path is not None:
-                summary = export_to_file(store, plan, out_path, chosen, tell)
+                try:
+                    summary = export_to_file(store, plan, out_path, chosen, tell)
+                except OSError as exc:  # writing the file, or a screening log file that went away meanwhile
+                    raise _fail(f"cannot export to {out_path}: {exc}; nothing was exported") from None
             else:
                 summary = _to_stdout(store, plan, chosen, tell)
     finally:
