@@ -500,6 +500,6 @@ def main() -> None:
     app()
 
 
-# the commands about a whole city (simulate, report, demo) and of the HTTP service (serve, keys)
-# live in their own modules
-from socialcredit import cli_api, cli_city  # noqa: E402, F401
+# the commands about a whole city (simulate, report, demo), of the HTTP service (serve, keys) and
+# of the decision log (decisions export) live in their own modules
+from socialcredit import cli_api, cli_city, cli_decisions  # noqa: E402, F401
