@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from dateutil.relativedelta import relativedelta
@@ -38,10 +38,12 @@ from socialcredit.cli import (
 )
 from socialcredit.cli_api import serve
 from socialcredit.derive import Deriver
-from socialcredit.report import Report, write_report
 from socialcredit.settings import today
 from socialcredit.sim import MANIFEST, TRUTH, Manifest, ScenarioError, read_manifest, simulate, steps
 from socialcredit.sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from socialcredit.report import Report
 
 DEMO_PERSONS = 700_000
 DEMO_ERROR_RATE = 0.002
@@ -179,6 +181,8 @@ def _simulation_progress(show_bar: bool, scenario: Path | None) -> Iterator[Call
 
 
 def _report(db: Path | None, out_dir: Path, as_of: date, sim: Path | None) -> Report:
+    from socialcredit.report import write_report  # matplotlib: loaded only when a report is made
+
     store = _open_store(db)
     try:
         truth = None
