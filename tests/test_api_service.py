@@ -245,6 +245,14 @@ def test_a_follow_up_of_another_agency_is_rejected(server: Server) -> None:
         ("POST", "/api/v1/check", {"items": []}, 422, "invalid_request"),
         ("POST", "/api/v1/check", {"items": [{"subject_id": SUBJECT}]}, 422, "invalid_request"),
         ("GET", f"/api/v1/check/{SUBJECT}/flight.economy?as_of=yesterday", None, 422, "invalid_request"),
+        ("GET", f"/api/v1/check/{SUBJECT}/flight.economy?as_of=0", None, 422, "invalid_request"),
+        (
+            "POST",
+            "/api/v1/check",
+            {"items": [{"subject_id": SUBJECT, "action": "flight.economy"}], "as_of": 0},
+            422,
+            "invalid_request",
+        ),
     ],
 )
 def test_every_error_has_the_envelope(
