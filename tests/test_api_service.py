@@ -253,6 +253,7 @@ def test_a_follow_up_of_another_agency_is_rejected(server: Server) -> None:
             422,
             "invalid_request",
         ),
+        ("GET", "/api/v1/check/1%2F2/flight.economy", None, 404, "not_found"),
     ],
 )
 def test_every_error_has_the_envelope(

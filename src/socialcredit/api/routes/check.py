@@ -52,7 +52,7 @@ def _known_action(serving: Platform, action: str) -> None:
     "/check/{subject_id}/{action}",
     response_model=CheckAnswer,
     response_model_exclude_unset=True,
-    responses=error_responses(*_ERRORS, "invalid_subject_id"),
+    responses=error_responses(*_ERRORS, "invalid_subject_id", "not_found"),
 )
 def check_one(
     who: Annotated[Principal, Depends(allow("relying_party", "operator"))],

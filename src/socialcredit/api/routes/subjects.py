@@ -21,7 +21,13 @@ router = APIRouter(tags=["subjects"])
     response_model=SubjectFile,
     response_model_exclude_unset=True,
     responses=error_responses(
-        "unauthorized", "invalid_key", "forbidden", "subject_not_allowed", "invalid_subject_id", "invalid_request"
+        "unauthorized",
+        "invalid_key",
+        "forbidden",
+        "subject_not_allowed",
+        "not_found",
+        "invalid_subject_id",
+        "invalid_request",
     ),
 )
 def subject_file(
