@@ -246,6 +246,15 @@ def test_a_follow_up_of_another_agency_is_rejected(server: Server) -> None:
         ("POST", "/api/v1/check", {"items": []}, 422, "invalid_request"),
         ("POST", "/api/v1/check", {"items": [{"subject_id": SUBJECT}]}, 422, "invalid_request"),
         ("GET", f"/api/v1/check/{SUBJECT}/flight.economy?as_of=yesterday", None, 422, "invalid_request"),
+        ("GET", f"/api/v1/check/{SUBJECT}/flight.economy?as_of=0", None, 422, "invalid_request"),
+        (
+            "POST",
+            "/api/v1/check",
+            {"items": [{"subject_id": SUBJECT, "action": "flight.economy"}], "as_of": 0},
+            422,
+            "invalid_request",
+        ),
+        ("GET", "/api/v1/check/1%2F2/flight.economy", None, 404, "not_found"),
     ],
 )
 def test_every_error_has_the_envelope(
@@ -257,10 +266,17 @@ def test_every_error_has_the_envelope(
     assert_envelope(response, status, code)
 
 
-def test_a_body_that_is_not_json_gets_the_envelope(server: Server) -> None:
+@pytest.mark.parametrize("content", [b"[{", b"[\xff]"], ids=["not JSON", "not UTF-8"])
+def test_a_body_that_is_not_json_gets_the_envelope(server: Server, content: bytes) -> None:
     with server.client("agency") as client:
-        response = client.post("/records", content=b"[{", headers={"content-type": "application/json"})
+        response = client.post("/records", content=content, headers={"content-type": "application/json"})
     assert_envelope(response, 422, "invalid_request")
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(server: Server) -> None:
+    response = httpx.delete(server.url + "/api/v1/health")
+    assert_envelope(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET"
 
 
 def test_openapi_documents_every_endpoint_with_examples(server: Server) -> None:

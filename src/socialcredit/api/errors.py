@@ -6,6 +6,7 @@ Every code is listed in ``ERROR_CODES`` with its HTTP status, and documented in 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,11 +68,15 @@ class ApiError(Exception):
         super().__init__(message)
 
 
-def envelope(code: str, message: str, details: Any = None, status: int | None = None) -> JSONResponse:
-    """The error response for a code."""
-    headers = {"WWW-Authenticate": "Bearer"} if ERROR_CODES.get(code) == 401 else None
+def envelope(
+    code: str, message: str, details: Any = None, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The error response for a code (with ``headers``, e.g. the ``Allow`` of a 405)."""
+    headers = dict(headers or {})
+    if ERROR_CODES.get(code) == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     body = {"error": {"code": code, "message": message, "details": details}}
-    return JSONResponse(body, status_code=status or ERROR_CODES[code], headers=headers)
+    return JSONResponse(body, status_code=status or ERROR_CODES[code], headers=headers or None)
 
 
 def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
@@ -91,11 +96,14 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's answer to a JSON body it cannot decode (not UTF-8)
+        details = [{"location": ["body"], "message": str(exc.detail), "type": "json_invalid"}]
+        return envelope("invalid_request", "the request is not valid (body: not JSON in UTF-8)", details)
     code = _BY_STATUS.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if code == "not_found" and message == "Not Found":
         message = "no such endpoint (the API is under /api/v1; see /docs)"
-    return envelope(code, message, None, status=exc.status_code)
+    return envelope(code, message, None, status=exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

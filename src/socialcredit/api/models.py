@@ -5,15 +5,28 @@ models describe them and are checked against them in the tests."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from socialcredit.ingest.report import IngestSummary
 
 SUBJECT = "371082199003120244"
 ORG = "91371082MA3C123459"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("a date must be YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date of a request: ``YYYY-MM-DD`` only, as the schema says (``format: date``), not the
+numbers pydantic would otherwise read as Unix times."""
 
 
 class LegalBasis(BaseModel):
@@ -124,7 +137,7 @@ class CheckBatch(BaseModel):
     )
 
     items: list[CheckItem] = Field(min_length=1)
-    as_of: date | None = Field(default=None, examples=[None], description="Date of the actions (default: today)")
+    as_of: IsoDate | None = Field(default=None, examples=[None], description="Date of the actions (default: today)")
 
 
 class ItemError(BaseModel):

@@ -5,7 +5,6 @@ is logged (party = the key's name, purpose = the matching pattern) before it is 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -14,7 +13,7 @@ from fastapi.responses import Response
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
-from socialcredit.api.models import CheckAnswer, CheckBatch, CheckBatchAnswer
+from socialcredit.api.models import CheckAnswer, CheckBatch, CheckBatchAnswer, IsoDate
 from socialcredit.api.platform import Platform
 from socialcredit.catalog.actions import matches, nearest
 from socialcredit.decide import DecisionError
@@ -55,14 +54,14 @@ def known_action(serving: Platform, action: str) -> None:
     "/check/{subject_id}/{action}",
     response_model=CheckAnswer,
     response_model_exclude_unset=True,
-    responses=error_responses(*_ERRORS, "invalid_subject_id"),
+    responses=error_responses(*_ERRORS, "invalid_subject_id", "not_found"),
 )
 def check_one(
     who: Annotated[Principal, Depends(allow("relying_party", "operator"))],
     serving: Serving,
     subject_id: Annotated[str, Path(description="Identity code", examples=["371082199003120244"], max_length=64)],
     action: Annotated[str, Path(description="Catalogued dotted action", examples=["flight.economy"], max_length=200)],
-    as_of: Annotated[date | None, Query(description="Date of the action (default: today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Date of the action (default: today)")] = None,
     purpose: Annotated[
         str | None,
         Query(max_length=200, description="Why the question is asked (operators; for a relying party its purpose)"),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
-from socialcredit.api.models import SubjectFile
+from socialcredit.api.models import IsoDate, SubjectFile
 from socialcredit.api.platform import Platform
 from socialcredit.decide import DecisionError
 from socialcredit.decide.service import canonical
@@ -22,14 +21,20 @@ router = APIRouter(tags=["subjects"])
     response_model=SubjectFile,
     response_model_exclude_unset=True,
     responses=error_responses(
-        "unauthorized", "invalid_key", "forbidden", "subject_not_allowed", "invalid_subject_id", "invalid_request"
+        "unauthorized",
+        "invalid_key",
+        "forbidden",
+        "subject_not_allowed",
+        "not_found",
+        "invalid_subject_id",
+        "invalid_request",
     ),
 )
 def subject_file(
     who: Annotated[Principal, Depends(allow("subject", "operator"))],
     serving: Annotated[Platform, Depends(platform)],
     subject_id: Annotated[str, Path(description="Identity code", examples=["371082199003120244"], max_length=64)],
-    as_of: Annotated[date | None, Query(description="Date to answer for (default: today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Date to answer for (default: today)")] = None,
 ) -> dict[str, Any]:
     """The ``show --json`` file plus ``lookups``: every logged decision about the subject (when,
     which party, which action, the answer). A subject key sees only its own file."""
