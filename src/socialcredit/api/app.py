@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from socialcredit import __version__
-from socialcredit.api.errors import install_error_handlers
+from socialcredit.api.errors import ErrorEnvelope, install_error_handlers
 from socialcredit.api.limits import BodyLimit
 from socialcredit.api.metrics import RequestMetrics
 from socialcredit.api.models import RecordRow
@@ -56,15 +56,19 @@ def create_app(store: DuckDBStore) -> FastAPI:
 
 
 def _document_models(app: FastAPI) -> None:
-    """Add the models of bodies parsed by hand (the rows of POST /records) to the OpenAPI
-    components they are referenced from."""
+    """Add the models referenced by hand — the rows of POST /records, the error envelope — to
+    the OpenAPI components."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = generate()
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas.setdefault("RecordRow", RecordRow.model_json_schema(ref_template="#/components/schemas/{model}"))
+            for model in (RecordRow, ErrorEnvelope):
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, nested in found.pop("$defs", {}).items():
+                    schemas.setdefault(name, nested)
+                schemas.setdefault(model.__name__, found)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

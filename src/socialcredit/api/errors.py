@@ -57,6 +57,9 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
 class ApiError(Exception):
     """An error answered with the envelope (status from ``ERROR_CODES``)."""
 
@@ -80,11 +83,13 @@ def envelope(
 
 
 def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for an endpoint that may answer with these error codes."""
+    """OpenAPI ``responses`` for an endpoint that may answer with these error codes. Errors are
+    JSON whatever the endpoint's own media type (CSV, Parquet, Prometheus text), so the content
+    is spelled out rather than left to the endpoint's response class."""
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         status = ERROR_CODES[code]
-        entry = out.setdefault(status, {"model": ErrorEnvelope, "description": ""})
+        entry = out.setdefault(status, {"description": "", "content": {"application/json": {"schema": ENVELOPE_REF}}})
         entry["description"] = (entry["description"] + ", " if entry["description"] else "") + f"`{code}`"
     return out
 

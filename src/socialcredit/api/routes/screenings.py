@@ -4,7 +4,6 @@ only their own jobs; operators may screen any action and see every job."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -14,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
-from socialcredit.api.models import ScreeningJob
+from socialcredit.api.models import IsoDate, ScreeningJob
 from socialcredit.api.platform import Platform
 from socialcredit.api.routes.check import known_action, purpose_for
 from socialcredit.api.screenings import UploadError, read_upload
@@ -57,7 +56,7 @@ def submit_screening(
     column: Annotated[
         str | None, Form(max_length=200, description="Column of the codes (default: subject_id, else the first)")
     ] = None,
-    as_of: Annotated[date | None, Form(description="Date of the action (default: today when the job runs)")] = None,
+    as_of: Annotated[IsoDate | None, Form(description="Date of the action (default: today when the job runs)")] = None,
     purpose: Annotated[
         str | None, Form(max_length=200, description="Operators: why the screening is done (logged)")
     ] = None,
