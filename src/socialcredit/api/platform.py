@@ -21,6 +21,7 @@ from socialcredit.api.lists import list_page, published_lists
 from socialcredit.api.metrics import ServiceMetrics
 from socialcredit.api.screenings import ScreeningJobs
 from socialcredit.decide import Decider, DecisionError
+from socialcredit.decide.index import DecisionIndex
 from socialcredit.decide.screenlog import screening_log_dir
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import today
@@ -38,6 +39,8 @@ class Platform:
             self.decider = Decider(store, party="api")
             self.keys: dict[str, ApiKey] = active_keys(store)
         self.jobs = ScreeningJobs(store, self.decider, self.lock)
+        self._decisions: DecisionIndex | None = None
+        self._indexed_for: date | None = None
         self.metrics = ServiceMetrics()
         self.jobs.on_finish = self.metrics.job_finished
         self.metrics.watch(self._gauges)
@@ -132,7 +135,8 @@ class Platform:
         answers: list[dict[str, Any]] = []
         purposes: list[str | None] = []
         with self.lock:
-            out = self.decider.answer_many([(subject, action) for subject, action, _ in items], as_of, party)
+            index = self._index(as_of or today(self.settings))
+            out = self.decider.answer_many([(subject, action) for subject, action, _ in items], as_of, party, index)
             for answer, (_, _, purpose) in zip(out, items, strict=True):
                 if not isinstance(answer, DecisionError):
                     answers.append(answer)
@@ -142,6 +146,18 @@ class Platform:
         self.metrics.decisions.labels("allowed").inc(allowed)
         self.metrics.decisions.labels("restricted").inc(len(answers) - allowed)
         return out
+
+    def _index(self, as_of: date) -> DecisionIndex | None:
+        """The decision index of today's stored derive (built on first use, dropped when a
+        submission changes the state; None when the stored derive does not answer for
+        ``as_of``). Call with the lock held."""
+        now = today(self.settings)
+        if as_of != now:
+            return None
+        if self._indexed_for != now:
+            self._decisions = self.decider.fresh_index(now)
+            self._indexed_for = now
+        return self._decisions
 
     def subject_file(self, code: str, as_of: date | None) -> dict[str, Any]:
         """``show`` of a subject plus every decision about them: checks and screened rows
@@ -194,6 +210,7 @@ class Platform:
         db = Path(self.store.path)
         rejects = db.with_name(db.name + ".rejects") / f"api-{source}-{_stamp()}.jsonl"
         with self.lock:
+            self._indexed_for = None  # the state may change: the index is rebuilt on next use
             summary = ingest_files(self.store, [upload], rejects, only_source=only_source)
         data = summary.model_dump(mode="json")
         self.metrics.submitted.labels("accepted").inc(summary.accepted)

@@ -71,6 +71,8 @@ class DecisionIndex:
         self.measure_mask = {code: self._mask(m.actions) for code, m in self.catalog.measures.items()}
         self.restricted: dict[str, int] = {}
         self.granted: dict[str, int] = {}
+        # actions some measure of the subject governs (restrictions before exemptions, incentives)
+        self.governed: dict[str, int] = {}
         self._load()
         self.prefix = f"dec-{secrets.token_hex(4)}-"
         self._count = 0
@@ -92,6 +94,7 @@ class DecisionIndex:
             exempt[key] = exempt.get(key, 0) | self._mask(json.loads(actions))
         for subject, measure, kind in con.execute("SELECT subject_id, measure, kind FROM d_measures").fetchall():
             mask = self.measure_mask[measure]
+            self.governed[subject] = self.governed.get(subject, 0) | mask
             if kind == "incentive":
                 self.granted[subject] = self.granted.get(subject, 0) | mask
                 continue

@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +23,9 @@ from socialcredit.identity.bulk import validate_codes
 from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
+
+if TYPE_CHECKING:
+    from socialcredit.decide.index import DecisionIndex
 
 _DECISIONS = pa.schema(
     [
@@ -57,6 +60,13 @@ class DecisionError(ValueError):
 def new_decision_id() -> str:
     """A unique, time-ordered decision id."""
     return f"dec-{time.time_ns():x}-{secrets.token_hex(4)}"
+
+
+def new_decision_ids(n: int) -> list[str]:
+    """``n`` unique, time-ordered decision ids at once (one call for the random part)."""
+    start = time.time_ns()
+    noise = secrets.token_hex(4 * n)
+    return [f"dec-{start + i:x}-{noise[8 * i : 8 * i + 8]}" for i in range(n)]
 
 
 def canonical(code: str) -> tuple[str, str]:
@@ -265,11 +275,17 @@ class Decider:
         return self._answer_dict(code, kind, action, as_of, known_at, known, measures, exemptions, data_version, party)
 
     def answer_many(
-        self, items: list[tuple[str, str]], as_of: date | None = None, party: str | None = None
+        self,
+        items: list[tuple[str, str]],
+        as_of: date | None = None,
+        party: str | None = None,
+        index: DecisionIndex | None = None,
     ) -> list[dict[str, Any] | DecisionError]:
         """``answer`` for many (code, action) items, not yet logged: each item gets its answer,
         or the DecisionError of an invalid code or unknown action. With stored state for
-        ``as_of`` the subjects' rows are read in one query per table, not one per item."""
+        ``as_of`` the subjects' rows are read in one query per table, not one per item; with a
+        decision ``index`` of that state (the caller keeps it current), only the rows of the
+        subjects some measure of which governs the action are read."""
         as_of = as_of or today(self.store.settings)
         parsed: list[tuple[str, str, str] | DecisionError] = []
         checked: dict[str, DecisionError | None] = {}
@@ -287,6 +303,8 @@ class Decider:
                 parsed.append(canon)
             else:
                 parsed.append((canon[0], canon[1], action))
+        if index is not None and index.as_of == as_of:
+            return self._answer_indexed(index, parsed, as_of, party)
         state = self._fresh_state(as_of, None)
         if state is None:
             return [p if isinstance(p, DecisionError) else self.answer(p[0], p[2], as_of, None, party) for p in parsed]
@@ -317,6 +335,46 @@ class Decider:
             )
         return out
 
+    def _answer_indexed(
+        self, index: DecisionIndex, parsed: list[tuple[str, str, str] | DecisionError], as_of: date, party: str | None
+    ) -> list[dict[str, Any] | DecisionError]:
+        bit = index.bit
+        wanted = sorted(
+            {p[0] for p in parsed if not isinstance(p, DecisionError) and (index.governed.get(p[0], 0) & bit[p[2]])}
+        )
+        measures = stored_rows_many(self.con, "d_measures", wanted) if wanted else {}
+        exemptions = stored_rows_many(self.con, "d_exemptions", wanted) if wanted else {}
+        out: list[dict[str, Any] | DecisionError] = []
+        ids = iter(new_decision_ids(len(parsed)))
+        for p in parsed:
+            if isinstance(p, DecisionError):
+                out.append(p)
+                continue
+            code, kind, action = p
+            answer = self._answer_dict(
+                code,
+                kind,
+                action,
+                as_of,
+                None,
+                code in index.known,
+                measures.get(code, []),
+                exemptions.get(code, []),
+                index.data_version,
+                party,
+                next(ids),
+            )
+            out.append(answer)
+        return out
+
+    def fresh_index(self, as_of: date) -> DecisionIndex | None:
+        """A decision index of the stored state when it answers for ``as_of``, else None."""
+        from socialcredit.decide.index import DecisionIndex  # the index builds on this module
+
+        if self._fresh_state(as_of, None) is None:
+            return None
+        return DecisionIndex(self.store, self.party)
+
     def _rows_for_codes(self, sql: str, codes: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``sql``, which joins the temporary relation ``wanted(code)``."""
         self.con.register("wanted", pa.table({"code": pa.array(codes, pa.string())}))
@@ -337,6 +395,7 @@ class Decider:
         exemptions: list[dict[str, Any]],
         data_version: str,
         party: str | None,
+        decision_id: str | None = None,
     ) -> dict[str, Any]:
         governing = self._covering.get(action)
         if governing is None:
@@ -354,7 +413,7 @@ class Decider:
             "restrictions": restrictions,
             "incentives": incentives,
             "lifted": lifted,
-            "decision_id": new_decision_id(),
+            "decision_id": decision_id or new_decision_id(),
             "party": party or self.party,
             "catalog_version": self.catalog_version,
             "data_version": data_version,
@@ -365,6 +424,7 @@ class Decider:
         if not answers:
             return
         now = datetime.now(UTC)
+        days: dict[str, date] = {}
         rows = [
             (
                 a["decision_id"],
@@ -375,11 +435,13 @@ class Decider:
                 a["action"],
                 a["allowed"],
                 a["known"],
-                date.fromisoformat(a["as_of"]),
+                days.get(a["as_of"]) or days.setdefault(a["as_of"], date.fromisoformat(a["as_of"])),
                 datetime.fromisoformat(a["known_at"]) if a["known_at"] else None,
                 a["catalog_version"],
                 a["data_version"],
-                json.dumps([r["measure"] for r in a["restrictions"]] + [i["measure"] for i in a["incentives"]]),
+                json.dumps([r["measure"] for r in a["restrictions"]] + [i["measure"] for i in a["incentives"]])
+                if a["restrictions"] or a["incentives"]
+                else "[]",
                 None,
             )
             for a, purpose in zip(answers, purposes, strict=True)
