@@ -294,8 +294,21 @@ def count_decisions(db: Path) -> int:
 # -- measurements -----------------------------------------------------------------------------------
 
 
-def load(procs: Processes, port: int, requests: list[bytes], args: argparse.Namespace) -> dict[str, Any]:
-    """One load run; refused unless every response was a 200."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    procs: Processes, server: subprocess.Popen[Any], port: int, requests: list[bytes], args: argparse.Namespace
+) -> dict[str, Any]:
+    """One load run; refused unless every response was a 200. With the CPU time the server and the
+    load generator spent per response (warm-up included): less sensitive than requests/s to other
+    work on the machine."""
     spec = {
         "host": HOST,
         "port": port,
@@ -304,7 +317,11 @@ def load(procs: Processes, port: int, requests: list[bytes], args: argparse.Name
         "seconds": args.seconds,
         "requests": [r.decode() for r in requests],
     }
+    cpu_before = cpu_seconds(server.pid)
     result = procs.load(spec)
+    responses = max(1, result["responses"])
+    result["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu_before) * 1000 / responses
+    result["client_cpu_ms"] = result["client_cpu_s"] * 1000 / responses
     bad = {k: v for k, v in result["statuses"].items() if k != "200"}
     if bad or result["errors"]:
         raise SystemExit(f"not every response was a 200: statuses {result['statuses']}, errors {result['errors']}")
@@ -433,18 +450,28 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> dict[str, Any
     ]
     rounds: list[dict[str, Any]] = []
     checked = 0
-    say(f"\n{'round':>5}  {'target':44s} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    say(
+        f"\n{'round':>5}  {'target':44s} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'server CPU':>10} {'client CPU':>10}\n{'':>5}  {'':44s} {'':>9} {'':>8} {'':>8} {'':>8} "
+        f"{'ms/req':>10} {'ms/req':>10}"
+    )
     for r in range(1, args.rounds + 1):
-        raw = load(procs, hello_port, hello_requests, args)
-        check = load(procs, serve_port, check_requests, args)
+        raw = load(procs, hello, hello_port, hello_requests, args)
+        check = load(procs, server, serve_port, check_requests, args)
         checked += check["responses"]
         ratio = check["rps"] / raw["rps"]
-        rounds.append({"raw": raw, "check": check, "ratio": ratio})
+        cpu_ratio = raw["server_cpu_ms"] / check["server_cpu_ms"]
+        rounds.append({"raw": raw, "check": check, "ratio": ratio, "cpu_ratio": cpu_ratio})
         for label, m in (("raw ASGI hello world  GET /", raw), (f"GET /api/v1/check/{{code}}/{ACTION}", check)):
-            say(f"{r:5d}  {label:44s} {m['rps']:9,.0f} {m['p50_ms']:8.1f} {m['p99_ms']:8.1f} {m['max_ms']:8.1f}")
+            say(
+                f"{r:5d}  {label:44s} {m['rps']:9,.0f} {m['p50_ms']:8.1f} {m['p99_ms']:8.1f} {m['max_ms']:8.1f} "
+                f"{m['server_cpu_ms']:10.3f} {m['client_cpu_ms']:10.3f}"
+            )
     ratio = statistics.median(x["ratio"] for x in rounds)
+    cpu_ratio = statistics.median(x["cpu_ratio"] for x in rounds)
     result["rounds"] = rounds
     result["ratio"] = ratio
+    result["cpu_ratio"] = cpu_ratio
 
     body_bytes = json.dumps(
         {"items": [{"subject_id": c, "action": a} for c, a in questions.batch]}, separators=(",", ":")
@@ -473,6 +500,10 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> dict[str, Any
         f"\nratio check / raw ASGI (req/s): {ratio:.3f}"
         + (f" (median of {args.rounds} rounds)" if args.rounds > 1 else "")
         + f"; goal >= {GOAL_RATIO:.2f}: {'met' if ratio >= GOAL_RATIO else 'NOT met'}"
+    )
+    say(
+        f"ratio of server CPU per request, raw ASGI / check: {cpu_ratio:.3f} "
+        "(the req/s ratio if both were bound by their CPU time alone; less sensitive to other work on the machine)"
     )
     bm = questions.batch_mix
     say(

@@ -5,8 +5,8 @@ connections to ``host:port`` and keeps one request in flight on each (no pipelin
 through the pre-built ``requests``; responses are framed by their ``Content-Length``. After
 ``warmup`` seconds it measures for ``seconds``: throughput and per-request latency of the
 responses completed in that window. Then it stops sending, lets the requests in flight finish
-and prints one JSON object: requests/s, latency percentiles in ms, every status seen and the
-total number of responses (warm-up included).
+and prints one JSON object: requests/s, latency percentiles in ms, every status seen, the
+total number of responses (warm-up included) and the CPU time the generator used.
 
     echo '{"host": "127.0.0.1", "port": 8001, "connections": 64, "warmup": 2, "seconds": 10,
            "requests": ["GET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"]}' | python -P bench/httpload.py
@@ -180,6 +180,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "responses": sum(tally.statuses.values()),
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
         "errors": tally.errors[:10],
+        "client_cpu_s": time.process_time(),
     }
 
 
