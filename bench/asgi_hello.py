@@ -2,13 +2,18 @@
 ``socialcredit serve`` serves the platform (one worker, the same log level, one access log line
 per request).
 
-    python -P bench/asgi_hello.py --port 8001
-
-(``-P``: bench/ holds http.py, which must not hide the standard library's http package that
-uvicorn imports; bench/http.py starts this module that way.)
+    python bench/asgi_hello.py --port 8001
 """
 
+# ruff: noqa: E402 (the path is set before the imports)
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# bench/http.py must not hide the standard library's http package, which uvicorn imports
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 
 import argparse
 from typing import Any
