@@ -264,7 +264,8 @@ def pick_questions(db: Path, n_codes: int, n_batch: int, seed: int = 5) -> Quest
         n_u = n // 4
         n_a = n - n_r - n_u
         if distinct:
-            parts = (restricted[:n_r], unknown[:n_u], allowed_codes[:n_a])
+            some = [restricted[i] for i in rng.permutation(len(restricted))[:n_r]]
+            parts = (some, unknown[:n_u], allowed_codes[:n_a])
         else:
             parts = (draw(restricted, n_r), draw(unknown, n_u), draw(allowed_codes, n_a))
         joined = [c for part in parts for c in part]
