@@ -3,9 +3,9 @@ and the role checks of each endpoint (401 without a valid key, 403 for a role no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -31,13 +31,13 @@ class Principal:
         return self.key.name if self.key is not None else "anonymous"
 
 
-def platform(request: Request) -> Platform:
+async def platform(request: Request) -> Platform:
     """The platform the app serves."""
     found: Platform = request.app.state.platform
     return found
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """The caller of a request; a header with an unknown, revoked or malformed key is refused (401)."""
     header = request.headers.get("authorization")
     if header is None:
@@ -45,16 +45,19 @@ def principal(request: Request) -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError("invalid_key", "the Authorization header must be `Bearer KEY`")
-    found = platform(request).keys.get(hash_key(key.strip()))
+    serving: Platform = request.app.state.platform
+    found = serving.keys.get(hash_key(key.strip()))
     if found is None:
         raise ApiError("invalid_key", "this API key is not known or has been revoked")
     return Principal(found)
 
 
-def allow(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency admitting only these roles (``anonymous`` admits everybody)."""
+def allow(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only these roles (``anonymous`` admits everybody). The
+    dependencies are coroutines: they do no blocking work, so they run on the event loop
+    without a hop to the thread pool."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if "anonymous" in roles or who.role in roles:
             return who
         if who.key is None:
