@@ -6,7 +6,7 @@ Every code is listed in ``ERROR_CODES`` with its HTTP status, and documented in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,12 +111,18 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return envelope(code, message, None, status=exc.status_code, headers=exc.headers)
 
 
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """The ``details`` of an ``invalid_request``: location, message and type of (up to 100)
+    validation errors."""
+    return [
+        {"location": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", "")), "type": e.get("type")}
+        for e in list(errors)[:100]
+    ]
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {"location": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", "")), "type": e.get("type")}
-        for e in exc.errors()[:100]
-    ]
+    details = validation_details(exc.errors())
     where = ", ".join(".".join(d["location"]) for d in details[:3])
     return envelope("invalid_request", f"the request is not valid ({where})", details)
 

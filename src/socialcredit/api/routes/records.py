@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from socialcredit.api.auth import Principal, allow, platform
-from socialcredit.api.errors import ApiError, error_responses
+from socialcredit.api.errors import ApiError, error_responses, validation_details
 from socialcredit.api.models import RecordRow, Submission
 from socialcredit.api.platform import Platform
 
@@ -56,11 +56,7 @@ def _rows(raw: bytes) -> list[dict[str, Any]]:
     try:
         rows = _ROWS.validate_python(data)
     except ValidationError as exc:
-        details = [
-            {"location": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()[:100]
-        ]
-        raise _invalid("the body must be a JSON array of event objects", details) from None
+        raise _invalid("the body must be a JSON array of event objects", validation_details(exc.errors())) from None
     if not rows:
         raise _invalid("the array is empty: submit at least one event")
     return [r.model_dump(exclude_unset=True) for r in rows]
