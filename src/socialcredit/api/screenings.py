@@ -27,8 +27,6 @@ from socialcredit.decide.screen_io import ScreenInputError, read_codes, write_re
 from socialcredit.decide.screenlog import read_screening, screening_log_dir
 from socialcredit.store.duckdb_store import DuckDBStore
 
-STATUSES = ("queued", "running", "done", "failed")
-STAGES = ("queued", "answering", "explaining", "logging", "done", "failed")
 _PROGRESS = {"queued": 0.0, "answering": 0.1, "explaining": 0.5, "logging": 0.8, "done": 1.0, "failed": 1.0}
 _SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet")
 _COLUMNS = (
