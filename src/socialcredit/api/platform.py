@@ -2,7 +2,8 @@
 
 DuckDB lets one process write a database file, and one connection is used by one thread at a
 time: every request that touches the store holds ``lock`` (the store's write lock, which ingest
-and derive take too). Decisions are written to the log before the answer is returned."""
+and derive take too). Decisions are written to the log before the answer is returned, by one
+writer that commits the decisions of concurrent requests together (``decisionlog``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from socialcredit.api.decisionlog import DecisionLogWriter
 from socialcredit.api.errors import ApiError
 from socialcredit.api.keys import ApiKey, active_keys
 from socialcredit.api.lists import list_page, published_lists
@@ -23,6 +25,7 @@ from socialcredit.api.screenings import ScreeningJobs
 from socialcredit.decide import Decider, DecisionError
 from socialcredit.decide.index import DecisionIndex
 from socialcredit.decide.screenlog import screening_log_dir
+from socialcredit.decide.service import decision_rows
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -39,6 +42,7 @@ class Platform:
             self.decider = Decider(store, party="api")
             self.keys: dict[str, ApiKey] = active_keys(store)
         self.jobs = ScreeningJobs(store, self.decider, self.lock)
+        self.log = DecisionLogWriter(store.cursor())
         self._decisions: DecisionIndex | None = None
         self._indexed_for: date | None = None
         self.metrics = ServiceMetrics()
@@ -53,6 +57,7 @@ class Platform:
     def close(self) -> None:
         """Finish the running screening job, then release the store."""
         self.jobs.close()
+        self.log.close()
         with self.lock:
             self.store.close()
 
@@ -130,18 +135,19 @@ class Platform:
     def check(
         self, items: list[tuple[str, str, str | None]], party: str, as_of: date | None
     ) -> list[dict[str, Any] | DecisionError]:
-        """Answer (subject, action, purpose) items; every answer is logged, in one write, before
-        this returns. An item with an invalid code gives its DecisionError instead of an answer."""
+        """Answer (subject, action, purpose) items; every answer is logged before this returns
+        (committed together with the answers of concurrent requests: see ``decisionlog``). An
+        item with an invalid code gives its DecisionError instead of an answer."""
         answers: list[dict[str, Any]] = []
         purposes: list[str | None] = []
         with self.lock:
             index = self._index(as_of or today(self.settings))
             out = self.decider.answer_many([(subject, action) for subject, action, _ in items], as_of, party, index)
-            for answer, (_, _, purpose) in zip(out, items, strict=True):
-                if not isinstance(answer, DecisionError):
-                    answers.append(answer)
-                    purposes.append(purpose)
-            self.decider.log_answers(answers, purposes)
+        for answer, (_, _, purpose) in zip(out, items, strict=True):
+            if not isinstance(answer, DecisionError):
+                answers.append(answer)
+                purposes.append(purpose)
+        self.log.write(decision_rows(answers, purposes))
         allowed = sum(1 for a in answers if a["allowed"])
         self.metrics.decisions.labels("allowed").inc(allowed)
         self.metrics.decisions.labels("restricted").inc(len(answers) - allowed)

@@ -196,7 +196,7 @@ def export_batches(store: DuckDBStore, plan: ExportPlan, batch_rows: int = BATCH
         FROM decisions WHERE {where}
         ORDER BY decided_at, decision_id
     """
-    cursor = _cursor(store)
+    cursor = store.cursor()
     try:
         for batch in cursor.sql(query, params=params).to_arrow_reader(batch_rows):
             batch = _conform(batch)
@@ -213,14 +213,6 @@ def export_batches(store: DuckDBStore, plan: ExportPlan, batch_rows: int = BATCH
                 yield batch.slice(start)
     finally:
         cursor.close()
-
-
-def _cursor(store: DuckDBStore) -> Any:
-    """A second connection to the store's database (times in UTC), so that a streaming result
-    stays open while other statements run."""
-    cursor = store.con.cursor()
-    cursor.execute("SET TimeZone = 'UTC'")
-    return cursor
 
 
 def _conform(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -322,7 +314,7 @@ def write_export(
                 if progress is not None:
                     progress(written)
     else:
-        cursor = _cursor(store)
+        cursor = store.cursor()
         try:
             for batch in batches:
                 _write_json_lines(cursor, batch, sink)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from socialcredit.catalog.actions import matches
 from socialcredit.decide.explain import decide
 from socialcredit.decide.screenlog import log_screening, new_screen_id
-from socialcredit.decide.service import stored_rows
+from socialcredit.decide.service import stored_rows, stored_rows_many
 from socialcredit.identity.bulk import validate_codes
 from socialcredit.store.duckdb_store import DuckDBStore
 
@@ -55,6 +56,17 @@ _PENDING = pa.struct(
 )
 
 
+class Reasons(NamedTuple):
+    """A subject's stored derived rows: its measures and its exemptions."""
+
+    measures: list[dict[str, Any]]
+    exemptions: list[dict[str, Any]]
+
+
+REASONS_KEPT = 100_000
+"""How many subjects' stored rows an index keeps (a few kB each)."""
+
+
 class DecisionIndex:
     """Bit masks over the catalogued actions, per subject, for the stored derived state."""
 
@@ -78,6 +90,21 @@ class DecisionIndex:
         self._count = 0
         self._pending: list[tuple[Any, ...]] = []
         self._screen_ready = False
+        self._reasons: dict[str, Reasons] = {}
+
+    def reasons(self, codes: list[str]) -> dict[str, Reasons]:
+        """The stored measure and exemption rows of subjects (canonical codes), read from the
+        derived tables once per subject and kept while this index lives (the most recently
+        read ``REASONS_KEPT`` subjects)."""
+        missing = [c for c in codes if c not in self._reasons]
+        if missing:
+            measures = stored_rows_many(self.store.con, "d_measures", missing)
+            exemptions = stored_rows_many(self.store.con, "d_exemptions", missing)
+            for code in missing:
+                self._reasons[code] = Reasons(measures.get(code, []), exemptions.get(code, []))
+            for code in list(islice(self._reasons, max(0, len(self._reasons) - REASONS_KEPT))):
+                del self._reasons[code]
+        return {c: self._reasons[c] for c in codes if c in self._reasons}
 
     def _mask(self, patterns: list[str]) -> int:
         mask = 0

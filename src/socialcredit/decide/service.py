@@ -80,11 +80,22 @@ def canonical(code: str) -> tuple[str, str]:
     return id_codes.compact_org(code), "organisation"
 
 
+_FEW_CODES = 8
+
+
 def canonical_many(codes: list[str]) -> list[tuple[str, str] | DecisionError]:
     """``canonical`` for many codes, validated in one vectorised pass (the bulk validator
-    agrees with the per-code one); an invalid code gives its DecisionError."""
-    table = validate_codes(pa.array(codes, pa.string()))
+    agrees with the per-code one; a few codes are checked one by one, which is faster); an
+    invalid code gives its DecisionError."""
     out: list[tuple[str, str] | DecisionError] = []
+    if len(codes) <= _FEW_CODES:
+        for raw in codes:
+            try:
+                out.append(canonical(raw))
+            except DecisionError as exc:
+                out.append(exc)
+        return out
+    table = validate_codes(pa.array(codes, pa.string()))
     for raw, code, person_ok, org_ok in zip(
         codes,
         table.column("code").to_pylist(),
@@ -102,6 +113,52 @@ def canonical_many(codes: list[str]) -> list[tuple[str, str] | DecisionError]:
             except DecisionError as exc:
                 out.append(exc)
     return out
+
+
+def decision_rows(answers: list[dict[str, Any]], purposes: list[str | None]) -> list[tuple[Any, ...]]:
+    """The decision log rows of answers of ``Decider.answer`` (one purpose each)."""
+    now = datetime.now(UTC)
+    days: dict[str, date] = {}
+    return [
+        (
+            a["decision_id"],
+            now,
+            a["party"],
+            purpose,
+            a["subject"],
+            a["action"],
+            a["allowed"],
+            a["known"],
+            days.get(a["as_of"]) or days.setdefault(a["as_of"], date.fromisoformat(a["as_of"])),
+            datetime.fromisoformat(a["known_at"]) if a["known_at"] else None,
+            a["catalog_version"],
+            a["data_version"],
+            json.dumps([r["measure"] for r in a["restrictions"]] + [i["measure"] for i in a["incentives"]])
+            if a["restrictions"] or a["incentives"]
+            else "[]",
+            None,
+        )
+        for a, purpose in zip(answers, purposes, strict=True)
+    ]
+
+
+def write_decisions(con: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Append rows of ``decision_rows`` to the decision log over ``con``, in one statement and
+    one commit (all of them are logged, or none)."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        con.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[0])
+        return
+    columns = list(zip(*rows, strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, _DECISIONS, strict=True)], schema=_DECISIONS
+    )
+    con.register("logged_decisions", table)
+    try:
+        con.execute("INSERT INTO decisions SELECT * FROM logged_decisions")
+    finally:
+        con.unregister("logged_decisions")
 
 
 class Decider:
@@ -146,21 +203,6 @@ class Decider:
         if rows:
             return True, str(rows[0][0]), rows[0][1]
         return False, None, None
-
-    def _log(self, rows: list[tuple[Any, ...]]) -> None:
-        if len(rows) == 1:
-            self.con.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[0])
-            return
-        # many rows: one statement, one commit (all of them are logged, or none)
-        columns = list(zip(*rows, strict=True))
-        table = pa.Table.from_arrays(
-            [pa.array(c, f.type) for c, f in zip(columns, _DECISIONS, strict=True)], schema=_DECISIONS
-        )
-        self.con.register("logged_decisions", table)
-        try:
-            self.con.execute("INSERT INTO decisions SELECT * FROM logged_decisions")
-        finally:
-            self.con.unregister("logged_decisions")
 
     # -- show ------------------------------------------------------------------------------------
 
@@ -342,8 +384,7 @@ class Decider:
         wanted = sorted(
             {p[0] for p in parsed if not isinstance(p, DecisionError) and (index.governed.get(p[0], 0) & bit[p[2]])}
         )
-        measures = stored_rows_many(self.con, "d_measures", wanted) if wanted else {}
-        exemptions = stored_rows_many(self.con, "d_exemptions", wanted) if wanted else {}
+        reasons = index.reasons(wanted)
         out: list[dict[str, Any] | DecisionError] = []
         ids = iter(new_decision_ids(len(parsed)))
         for p in parsed:
@@ -351,6 +392,7 @@ class Decider:
                 out.append(p)
                 continue
             code, kind, action = p
+            found = reasons.get(code)
             answer = self._answer_dict(
                 code,
                 kind,
@@ -358,8 +400,8 @@ class Decider:
                 as_of,
                 None,
                 code in index.known,
-                measures.get(code, []),
-                exemptions.get(code, []),
+                found.measures if found else [],
+                found.exemptions if found else [],
                 index.data_version,
                 party,
                 next(ids),
@@ -421,32 +463,7 @@ class Decider:
 
     def log_answers(self, answers: list[dict[str, Any]], purposes: list[str | None]) -> None:
         """Write answers of ``answer`` (one purpose each) to the decision log in one statement."""
-        if not answers:
-            return
-        now = datetime.now(UTC)
-        days: dict[str, date] = {}
-        rows = [
-            (
-                a["decision_id"],
-                now,
-                a["party"],
-                purpose,
-                a["subject"],
-                a["action"],
-                a["allowed"],
-                a["known"],
-                days.get(a["as_of"]) or days.setdefault(a["as_of"], date.fromisoformat(a["as_of"])),
-                datetime.fromisoformat(a["known_at"]) if a["known_at"] else None,
-                a["catalog_version"],
-                a["data_version"],
-                json.dumps([r["measure"] for r in a["restrictions"]] + [i["measure"] for i in a["incentives"]])
-                if a["restrictions"] or a["incentives"]
-                else "[]",
-                None,
-            )
-            for a, purpose in zip(answers, purposes, strict=True)
-        ]
-        self._log(rows)
+        write_decisions(self.con, decision_rows(answers, purposes))
 
     def _stored(self, table: str, code: str) -> list[dict[str, Any]]:
         return stored_rows(self.con, table, code)

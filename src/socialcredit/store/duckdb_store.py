@@ -73,8 +73,19 @@ class DuckDBStore:
             self.con = duckdb.connect(self.path, config=config)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")
+        self._session(self.con)
+
+    @staticmethod
+    def _session(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A second connection to the same database, for another thread (closed by its user
+        before the store is closed)."""
+        con = self.con.cursor()
+        self._session(con)
+        return con
 
     # -- lifecycle --------------------------------------------------------------------------
 
