@@ -16,11 +16,11 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from socialcredit.api.models import PublicList, ScreeningJob, SubjectFile
+from socialcredit.api.models import CheckAnswer, PublicList, ScreeningJob, SubjectFile
 from socialcredit.sample import sample_subject
 
 from conftest import person, run_cli
-from server import ENV, OTHER_SUBJECT, PARTY, Server, assert_envelope, create_key, sample_db, serving
+from server import ENV, OTHER_SUBJECT, PARTY, TODAY, Server, assert_envelope, create_key, sample_db, serving
 
 SUBJECT = sample_subject()
 ORG = "91371082MA3C123459"
@@ -298,6 +298,48 @@ def test_metrics_count_requests_and_decisions_without_identity_codes(server: Ser
     assert _sample(after.text, "socialcredit_published_seq") > 0
     assert SUBJECT not in after.text
     assert OTHER_SUBJECT not in after.text
+
+
+def test_the_fast_path_answers_and_logs_as_the_application(server: Server) -> None:
+    """A plain GET check is answered in front of the application once the index is built; the
+    same question with a query parameter goes through the application: same answer, both
+    logged, both counted under the endpoint; errors always come from the application."""
+    fast = "socialcredit_fast_path_checks_total"
+    with server.client("relying_party") as client:
+        assert client.get(f"/check/{SUBJECT}/flight.economy").status_code == 200  # builds the index
+        before = httpx.get(server.url + "/api/v1/metrics").text
+        quick = client.get(f"/check/{SUBJECT}/flight.economy").json()
+        between = httpx.get(server.url + "/api/v1/metrics").text
+        full = client.get(f"/check/{SUBJECT}/flight.economy", params={"as_of": TODAY}).json()
+        after = httpx.get(server.url + "/api/v1/metrics").text
+        assert_envelope(client.get("/check/371082199003120245/flight.economy"), 422, "invalid_subject_id")
+        assert_envelope(client.get(f"/check/{SUBJECT}/rail.g.second"), 403, "purpose_not_allowed")
+        last = httpx.get(server.url + "/api/v1/metrics").text
+    assert _sample(between, fast) - _sample(before, fast) == 1
+    assert _sample(after, fast) == _sample(between, fast)  # a query parameter: the application
+    assert _sample(last, fast) == _sample(after, fast)  # errors: the application
+    assert quick["allowed"] is False
+    assert quick["restrictions"]
+    assert quick["decision_id"] != full["decision_id"]
+    assert {k: v for k, v in quick.items() if k != "decision_id"} == {
+        k: v for k, v in full.items() if k != "decision_id"
+    }
+    CheckAnswer.model_validate(quick)
+    route = 'socialcredit_http_requests_total{method="GET",route="/check/{subject_id}/{action}",status="200"}'
+    assert _sample(after, route) - _sample(before, route) == 2
+    commits = "socialcredit_decision_log_commits_total"
+    assert _sample(after, commits) > _sample(before, commits)
+    with server.client("operator") as client:
+        lookups = client.get(f"/subjects/{SUBJECT}").json()["lookups"]
+    logged = {entry["decision_id"]: entry for entry in lookups}
+    for answer in (quick, full):
+        entry = logged[answer["decision_id"]]
+        assert (entry["party"], entry["purpose"], entry["action"], entry["allowed"]) == (
+            PARTY,
+            "flight.*",
+            "flight.economy",
+            False,
+        )
 
 
 # -- record files -----------------------------------------------------------------------------------

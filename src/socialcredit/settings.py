@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         "submissions to POST /api/v1/records), in bytes (larger: 413 body_too_large).",
         examples=[1_000_000_000],
     )
+    decision_log_group_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=1000,
+        description="The HTTP service commits answered checks to the decision log at most once per "
+        "this many milliseconds, all that gathered meanwhile in one commit (0: commit as soon as "
+        "the last commit ends). Answers wait for their commit.",
+        examples=[5.0],
+    )
     max_page_size: int = Field(
         default=500,
         ge=1,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from socialcredit import __version__
 from socialcredit.api.errors import ErrorEnvelope, install_error_handlers
+from socialcredit.api.fastcheck import FastChecks
 from socialcredit.api.limits import BodyLimit
 from socialcredit.api.metrics import RequestMetrics
 from socialcredit.api.models import RecordRow
@@ -27,6 +29,17 @@ registered purposes), **subject** (its own file); health, readiness and the cata
 Every error has the body `{"error": {"code", "message", "details"}}`. See docs/api.md."""
 
 
+class Service(FastAPI):
+    """The FastAPI application with the fast path of checks (``fastcheck``) in front of its
+    middleware stack: the common check is answered before the framework's layers."""
+
+    fast_checks: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return self.fast_checks(stack) if self.fast_checks is not None else stack
+
+
 def create_app(store: DuckDBStore) -> FastAPI:
     """The application over an opened, current store (closed when the application stops)."""
     serving = Platform(store)
@@ -36,7 +49,7 @@ def create_app(store: DuckDBStore) -> FastAPI:
         yield
         serving.close()
 
-    app = FastAPI(
+    app = Service(
         title="socialcredit",
         version=__version__,
         description=DESCRIPTION,
@@ -46,11 +59,14 @@ def create_app(store: DuckDBStore) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = serving
+    app.fast_checks = lambda stack: FastChecks(stack, serving, PREFIX, check.one_route())
     install_error_handlers(app)
-    app.add_middleware(RequestMetrics, metrics=serving.metrics)
-    app.add_middleware(BodyLimit, limit=store.settings.max_body_bytes, upload_limit=store.settings.max_upload_bytes)
     for router in (status.router, check.router, subjects.router, records.router, lists.router, screenings.router):
         app.include_router(router, prefix=PREFIX)
+    # the last added is the outermost: body limits, then request metrics (the fast path of
+    # checks stands in front of all of them: see Service)
+    app.add_middleware(RequestMetrics, metrics=serving.metrics)
+    app.add_middleware(BodyLimit, limit=store.settings.max_body_bytes, upload_limit=store.settings.max_upload_bytes)
     _document_models(app)
     return app
 

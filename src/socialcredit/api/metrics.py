@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +42,11 @@ class ServiceMetrics:
             "socialcredit_decisions",
             "Check decisions logged, by answer (allowed or restricted)",
             ["answer"],
+            registry=self.registry,
+        )
+        self.fast_checks = Counter(
+            "socialcredit_fast_path_checks",
+            "GET checks answered by the fast path (from the decision index, without the store)",
             registry=self.registry,
         )
         self.screened = Counter(
@@ -96,6 +101,11 @@ class _StatusCollector(Collector):
         for status, count in ready["jobs"].items():
             jobs.add_metric([status], count)
         yield jobs
+        yield CounterMetricFamily(
+            "socialcredit_decision_log_commits",
+            "Commits of the decision log writer (each writes the checks of a group of requests)",
+            value=ready["log_commits"],
+        )
         yield GaugeMetricFamily("socialcredit_api_keys_active", "API keys not revoked", value=ready["keys"])
 
 

@@ -25,7 +25,7 @@ from socialcredit.api.screenings import ScreeningJobs
 from socialcredit.decide import Decider, DecisionError
 from socialcredit.decide.index import DecisionIndex
 from socialcredit.decide.screenlog import screening_log_dir
-from socialcredit.decide.service import decision_rows
+from socialcredit.decide.service import canonical, decision_rows
 from socialcredit.ingest import ingest_files
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -42,9 +42,9 @@ class Platform:
             self.decider = Decider(store, party="api")
             self.keys: dict[str, ApiKey] = active_keys(store)
         self.jobs = ScreeningJobs(store, self.decider, self.lock)
-        self.log = DecisionLogWriter(store.cursor())
-        self._decisions: DecisionIndex | None = None
-        self._indexed_for: date | None = None
+        self.log = DecisionLogWriter(store.cursor(), self.settings.decision_log_group_ms / 1000)
+        # the decision index and the day it answers for (one object: read without the lock)
+        self._current: tuple[date, DecisionIndex | None] | None = None
         self.metrics = ServiceMetrics()
         self.jobs.on_finish = self.metrics.job_finished
         self.metrics.watch(self._gauges)
@@ -95,7 +95,7 @@ class Platform:
     def _gauges(self) -> dict[str, Any]:
         live = [j["status"] for j in list(self.jobs.live.values())]
         jobs = {status: live.count(status) for status in ("queued", "running")}
-        return {**self.ready(), "jobs": jobs, "keys": len(self.keys)}
+        return {**self.ready(), "jobs": jobs, "keys": len(self.keys), "log_commits": self.log.groups}
 
     def catalog(self) -> dict[str, Any]:
         """The active catalog."""
@@ -148,10 +148,36 @@ class Platform:
                 answers.append(answer)
                 purposes.append(purpose)
         self.log.write(decision_rows(answers, purposes))
+        self.count(answers)
+        return out
+
+    def count(self, answers: list[dict[str, Any]]) -> None:
+        """Count logged answers in the metrics."""
         allowed = sum(1 for a in answers if a["allowed"])
         self.metrics.decisions.labels("allowed").inc(allowed)
         self.metrics.decisions.labels("restricted").inc(len(answers) - allowed)
-        return out
+
+    def answer_at_once(
+        self, subject: str, action: str, party: str, purpose: str | None
+    ) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
+        """Today's answer and its decision log rows from the decision index alone, without the
+        store and without waiting for the lock (the answer may leave once the rows are
+        committed: ``log.commit``); None when answering needs the store: no current index, an
+        invalid code, or a subject some measure of which governs the action and whose reasons
+        the index does not hold. ``action`` must be catalogued."""
+        current = self._current
+        if current is None or current[0] != today(self.settings) or current[1] is None:
+            return None
+        index = current[1]
+        try:
+            code, kind = canonical(subject)
+        except DecisionError:
+            return None
+        if index.governed.get(code, 0) & index.bit[action] and not index.has_reasons(code):
+            return None
+        answer = self.decider.answer_indexed(index, [(code, kind, action)], index.as_of, party)[0]
+        assert not isinstance(answer, DecisionError)  # the code is valid
+        return answer, decision_rows([answer], [purpose])
 
     def _index(self, as_of: date) -> DecisionIndex | None:
         """The decision index of today's stored derive (built on first use, dropped when a
@@ -160,10 +186,10 @@ class Platform:
         now = today(self.settings)
         if as_of != now:
             return None
-        if self._indexed_for != now:
-            self._decisions = self.decider.fresh_index(now)
-            self._indexed_for = now
-        return self._decisions
+        current = self._current
+        if current is None or current[0] != now:
+            current = self._current = (now, self.decider.fresh_index(now))
+        return current[1]
 
     def subject_file(self, code: str, as_of: date | None) -> dict[str, Any]:
         """``show`` of a subject plus every decision about them: checks and screened rows
@@ -216,7 +242,7 @@ class Platform:
         db = Path(self.store.path)
         rejects = db.with_name(db.name + ".rejects") / f"api-{source}-{_stamp()}.jsonl"
         with self.lock:
-            self._indexed_for = None  # the state may change: the index is rebuilt on next use
+            self._current = None  # the state may change: the index is rebuilt on next use
             summary = ingest_files(self.store, [upload], rejects, only_source=only_source)
         data = summary.model_dump(mode="json")
         self.metrics.submitted.labels("accepted").inc(summary.accepted)

@@ -151,10 +151,14 @@ def decide(
     measures: list[dict[str, Any]],
     exemptions: list[dict[str, Any]],
     governing: frozenset[str] | None = None,
+    explained: dict[int, dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(restrictions that apply to the action, incentives granted for it, restrictions lifted by
     an exemption) from a subject's derived measures and exemptions; ``governing`` (the measures
-    governing the action, from ``covering``) saves matching patterns again."""
+    governing the action, from ``covering``) saves matching patterns again. With ``explained``
+    (kept by the caller for as long as the rows live), the explanation of a measure row without
+    exemptions is built once and shared by every answer that includes it: such answers are
+    read-only."""
     restrictions: list[dict[str, Any]] = []
     incentives: list[dict[str, Any]] = []
     lifted: list[dict[str, Any]] = []
@@ -164,14 +168,16 @@ def decide(
     for row in measures:
         if row["measure"] not in governs:
             continue
-        if row["kind"] == "incentive":
-            incentives.append(measure_item(catalog, row))
-            continue
-        exempt = exemptions_for(catalog, row["measure"], action, exemptions)
+        exempt = exemptions_for(catalog, row["measure"], action, exemptions) if row["kind"] != "incentive" else []
         if exempt:
             lifted.append(measure_item(catalog, row, exempt))
-        else:
-            restrictions.append(measure_item(catalog, row))
+            continue
+        item = explained.get(id(row)) if explained is not None else None
+        if item is None:
+            item = measure_item(catalog, row)
+            if explained is not None:
+                explained[id(row)] = item
+        (incentives if row["kind"] == "incentive" else restrictions).append(item)
     return restrictions, incentives, lifted
 
 

@@ -63,14 +63,16 @@ class Reasons(NamedTuple):
     exemptions: list[dict[str, Any]]
 
 
-REASONS_KEPT = 100_000
-"""How many subjects' stored rows an index keeps (a few kB each)."""
+REASONS_KEPT = 20_000
+"""How many subjects' stored rows an index keeps (about 10 kB each)."""
 
 
 class DecisionIndex:
-    """Bit masks over the catalogued actions, per subject, for the stored derived state."""
+    """Bit masks over the catalogued actions, per subject, for the stored derived state. With
+    ``reasons``, the stored rows of every subject some measure governs are read at once, when
+    there are at most ``REASONS_KEPT`` of them (``reasons`` reads the others when asked)."""
 
-    def __init__(self, store: DuckDBStore, party: str = "cli") -> None:
+    def __init__(self, store: DuckDBStore, party: str = "cli", *, reasons: bool = False) -> None:
         self.store = store
         self.party = party
         state = store.con.execute("SELECT as_of, data_version FROM derive_state").fetchall()
@@ -91,20 +93,37 @@ class DecisionIndex:
         self._pending: list[tuple[Any, ...]] = []
         self._screen_ready = False
         self._reasons: dict[str, Reasons] = {}
+        # explanations of the kept measure rows, by id(row) (see ``decide``)
+        self.explained: dict[int, dict[str, Any]] = {}
+        if reasons and len(self.governed) <= REASONS_KEPT:
+            self.reasons(list(self.governed))  # every subject some measure governs, read at once
 
     def reasons(self, codes: list[str]) -> dict[str, Reasons]:
         """The stored measure and exemption rows of subjects (canonical codes), read from the
         derived tables once per subject and kept while this index lives (the most recently
         read ``REASONS_KEPT`` subjects)."""
-        missing = [c for c in codes if c not in self._reasons]
+        found: dict[str, Reasons] = {}
+        missing: list[str] = []
+        for code in codes:
+            kept = self._reasons.get(code)
+            if kept is None:
+                missing.append(code)
+            else:
+                found[code] = kept
         if missing:
             measures = stored_rows_many(self.store.con, "d_measures", missing)
             exemptions = stored_rows_many(self.store.con, "d_exemptions", missing)
             for code in missing:
-                self._reasons[code] = Reasons(measures.get(code, []), exemptions.get(code, []))
+                found[code] = self._reasons[code] = Reasons(measures.get(code, []), exemptions.get(code, []))
             for code in list(islice(self._reasons, max(0, len(self._reasons) - REASONS_KEPT))):
-                del self._reasons[code]
-        return {c: self._reasons[c] for c in codes if c in self._reasons}
+                dropped = self._reasons.pop(code, None)
+                for row in dropped.measures if dropped else []:
+                    self.explained.pop(id(row), None)
+        return found
+
+    def has_reasons(self, code: str) -> bool:
+        """Whether ``reasons`` answers for this subject without reading the store."""
+        return code in self._reasons
 
     def _mask(self, patterns: list[str]) -> int:
         mask = 0

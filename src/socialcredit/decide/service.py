@@ -5,6 +5,7 @@ and every screened row in the screening log, with a decision id, before the answ
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -59,14 +60,18 @@ class DecisionError(ValueError):
 
 def new_decision_id() -> str:
     """A unique, time-ordered decision id."""
-    return f"dec-{time.time_ns():x}-{secrets.token_hex(4)}"
+    return new_decision_ids(1)[0]
 
 
 def new_decision_ids(n: int) -> list[str]:
-    """``n`` unique, time-ordered decision ids at once (one call for the random part)."""
+    """``n`` unique, time-ordered decision ids at once: the time in nanoseconds, then 32 random
+    bits (ids are identifiers, not secrets: a fast generator, seeded from the system's)."""
     start = time.time_ns()
-    noise = secrets.token_hex(4 * n)
+    noise = _ids_random.randbytes(4 * n).hex()
     return [f"dec-{start + i:x}-{noise[8 * i : 8 * i + 8]}" for i in range(n)]
+
+
+_ids_random = random.Random(secrets.randbits(128))
 
 
 def canonical(code: str) -> tuple[str, str]:
@@ -346,7 +351,7 @@ class Decider:
             else:
                 parsed.append((canon[0], canon[1], action))
         if index is not None and index.as_of == as_of:
-            return self._answer_indexed(index, parsed, as_of, party)
+            return self.answer_indexed(index, parsed, as_of, party)
         state = self._fresh_state(as_of, None)
         if state is None:
             return [p if isinstance(p, DecisionError) else self.answer(p[0], p[2], as_of, None, party) for p in parsed]
@@ -377,9 +382,11 @@ class Decider:
             )
         return out
 
-    def _answer_indexed(
+    def answer_indexed(
         self, index: DecisionIndex, parsed: list[tuple[str, str, str] | DecisionError], as_of: date, party: str | None
     ) -> list[dict[str, Any] | DecisionError]:
+        """Answers from a decision index of the stored state for ``as_of``, for (canonical
+        code, kind, catalogued action) items; an item that is a DecisionError stays one."""
         bit = index.bit
         wanted = sorted(
             {p[0] for p in parsed if not isinstance(p, DecisionError) and (index.governed.get(p[0], 0) & bit[p[2]])}
@@ -405,17 +412,19 @@ class Decider:
                 index.data_version,
                 party,
                 next(ids),
+                index.explained,
             )
             out.append(answer)
         return out
 
     def fresh_index(self, as_of: date) -> DecisionIndex | None:
-        """A decision index of the stored state when it answers for ``as_of``, else None."""
+        """A decision index of the stored state when it answers for ``as_of``, else None; it
+        holds the reasons of the subjects it governs, for answers that do not read the store."""
         from socialcredit.decide.index import DecisionIndex  # the index builds on this module
 
         if self._fresh_state(as_of, None) is None:
             return None
-        return DecisionIndex(self.store, self.party)
+        return DecisionIndex(self.store, self.party, reasons=True)
 
     def _rows_for_codes(self, sql: str, codes: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``sql``, which joins the temporary relation ``wanted(code)``."""
@@ -438,11 +447,12 @@ class Decider:
         data_version: str,
         party: str | None,
         decision_id: str | None = None,
+        explained: dict[int, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         governing = self._covering.get(action)
         if governing is None:
             governing = self._covering[action] = covering(self.catalog, action)
-        restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions, governing)
+        restrictions, incentives, lifted = decide(self.catalog, action, measures, exemptions, governing, explained)
         return {
             "subject": code,
             "kind": kind,

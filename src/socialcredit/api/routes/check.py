@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
@@ -50,8 +51,12 @@ def known_action(serving: Platform, action: str) -> None:
         raise ApiError("unknown_action", f"unknown action {action!r}", {"action": action, "nearest": near})
 
 
+ONE = "/check/{subject_id}/{action}"
+"""The template of the one-check endpoint (its common case is answered by ``fastcheck``)."""
+
+
 @router.get(
-    "/check/{subject_id}/{action}",
+    ONE,
     response_model=CheckAnswer,
     response_model_exclude_unset=True,
     responses=error_responses(*_ERRORS, "invalid_subject_id", "not_found"),
@@ -74,6 +79,11 @@ def check_one(
     if isinstance(result, DecisionError):
         raise ApiError(result.code, result.message, {"subject_id": subject_id})
     return json_response(result)
+
+
+def one_route() -> APIRoute:
+    """The route of the one-check endpoint."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.path == ONE)
 
 
 def json_response(body: Any) -> Response:
