@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated, Any
 
 import typer
@@ -118,4 +119,7 @@ def serve(
         store.close()
         raise _fail(str(exc)) from None
     err.print(f"serving {escape(str(_db_path(db)))} on http://{host}:{port} (API under /api/v1, docs at /docs)")
+    # answers are many small containers: collect the youngest generation less often than
+    # Python's default (700 allocations), which costs a batch check up to half its time
+    gc.set_threshold(10_000, 10, 10)
     uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=True)

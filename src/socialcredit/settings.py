@@ -87,13 +87,13 @@ class Settings(BaseSettings):
         examples=[1_000_000_000],
     )
     decision_log_group_ms: float = Field(
-        default=5.0,
+        default=0.0,
         ge=0,
         le=1000,
         description="The HTTP service commits answered checks to the decision log at most once per "
-        "this many milliseconds, all that gathered meanwhile in one commit (0: commit as soon as "
-        "the last commit ends). Answers wait for their commit.",
-        examples=[5.0],
+        "this many milliseconds, all that gathered meanwhile in one commit. 0: the next commit "
+        "starts as soon as the last one ends (checks that arrive during a commit share the next).",
+        examples=[0.0],
     )
     max_page_size: int = Field(
         default=500,

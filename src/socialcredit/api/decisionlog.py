@@ -2,11 +2,12 @@
 
 Every answered check is written to the decision log before its answer leaves. Writing each
 request's rows in a commit of its own would make the commit the cost of a check; instead the
-requests hand their rows to one writer thread and wait. The writer commits at most once per
-``interval`` (setting ``SOCIALCREDIT_DECISION_LOG_GROUP_MS``): the rows that gathered meanwhile
-are written in one statement and one commit, and every request of the group is released at
-once. A request arriving after a quiet spell is written at once. An answer is still sent only
-after its rows are committed, so a crash loses no answered decision.
+requests hand their rows to one writer thread and wait. While the writer commits one group,
+the rows of the requests that arrive gather; the next commit writes them all in one statement
+and releases every request of the group at once. A lone request is written at once;
+``interval`` (setting ``SOCIALCREDIT_DECISION_LOG_GROUP_MS``) can space commits further apart.
+An answer is still sent only after its rows are committed, so a crash loses no answered
+decision.
 
 The writer uses its own connection to the database (a DuckDB cursor): appends to the log never
 conflict with the platform's other work, so it does not take the store's write lock."""

@@ -7,6 +7,7 @@ writer that commits the decisions of concurrent requests together (``decisionlog
 
 from __future__ import annotations
 
+import gc
 import json
 import tempfile
 from datetime import UTC, date, datetime
@@ -23,7 +24,7 @@ from socialcredit.api.lists import list_page, published_lists
 from socialcredit.api.metrics import ServiceMetrics
 from socialcredit.api.screenings import ScreeningJobs
 from socialcredit.decide import Decider, DecisionError
-from socialcredit.decide.index import DecisionIndex
+from socialcredit.decide.index import DecisionIndex, Reasons
 from socialcredit.decide.screenlog import screening_log_dir
 from socialcredit.decide.service import canonical, decision_rows
 from socialcredit.ingest import ingest_files
@@ -173,9 +174,13 @@ class Platform:
             code, kind = canonical(subject)
         except DecisionError:
             return None
-        if index.governed.get(code, 0) & index.bit[action] and not index.has_reasons(code):
-            return None
-        answer = self.decider.answer_indexed(index, [(code, kind, action)], index.as_of, party)[0]
+        reasons: dict[str, Reasons] = {}
+        if index.governed.get(code, 0) & index.bit[action]:
+            kept = index.kept(code)
+            if kept is None:
+                return None
+            reasons[code] = kept
+        answer = self.decider.answer_indexed(index, [(code, kind, action)], index.as_of, party, reasons)[0]
         assert not isinstance(answer, DecisionError)  # the code is valid
         return answer, decision_rows([answer], [purpose])
 
@@ -189,6 +194,10 @@ class Platform:
         current = self._current
         if current is None or current[0] != now:
             current = self._current = (now, self.decider.fresh_index(now))
+            # the index lives until the next submission: keep the cyclic garbage collector from
+            # scanning its objects again and again (they are freed by reference counting)
+            gc.collect()
+            gc.freeze()
         return current[1]
 
     def subject_file(self, code: str, as_of: date | None) -> dict[str, Any]:

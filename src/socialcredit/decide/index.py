@@ -121,9 +121,9 @@ class DecisionIndex:
                     self.explained.pop(id(row), None)
         return found
 
-    def has_reasons(self, code: str) -> bool:
-        """Whether ``reasons`` answers for this subject without reading the store."""
-        return code in self._reasons
+    def kept(self, code: str) -> Reasons | None:
+        """The subject's reasons if this index holds them (never reads the store)."""
+        return self._reasons.get(code)
 
     def _mask(self, patterns: list[str]) -> int:
         mask = 0

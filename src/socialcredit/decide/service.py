@@ -26,7 +26,7 @@ from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
 
 if TYPE_CHECKING:
-    from socialcredit.decide.index import DecisionIndex
+    from socialcredit.decide.index import DecisionIndex, Reasons
 
 _DECISIONS = pa.schema(
     [
@@ -76,13 +76,14 @@ _ids_random = random.Random(secrets.randbits(128))
 
 def canonical(code: str) -> tuple[str, str]:
     """(canonical code, kind) of an identity code; DecisionError with the reason when invalid."""
-    kinds = id_codes.kinds_of(code)
-    if not kinds:
-        reason = id_codes.invalid_reasons(code)
-        raise DecisionError("invalid_subject_id", f"{code!r} is not a valid identity code ({reason})")
-    if "person" in kinds:
-        return id_codes.compact_person(code), "person"
-    return id_codes.compact_org(code), "organisation"
+    person = id_codes.check_person(code)  # a code valid as both is read as a person's
+    if not isinstance(person, id_codes.IdentityError):
+        return person.code, "person"
+    org = id_codes.check_org(code)
+    if not isinstance(org, id_codes.IdentityError):
+        return org.code, "organisation"
+    reason = id_codes.invalid_reasons(code)
+    raise DecisionError("invalid_subject_id", f"{code!r} is not a valid identity code ({reason})")
 
 
 _FEW_CODES = 8
@@ -383,15 +384,23 @@ class Decider:
         return out
 
     def answer_indexed(
-        self, index: DecisionIndex, parsed: list[tuple[str, str, str] | DecisionError], as_of: date, party: str | None
+        self,
+        index: DecisionIndex,
+        parsed: list[tuple[str, str, str] | DecisionError],
+        as_of: date,
+        party: str | None,
+        reasons: dict[str, Reasons] | None = None,
     ) -> list[dict[str, Any] | DecisionError]:
         """Answers from a decision index of the stored state for ``as_of``, for (canonical
-        code, kind, catalogued action) items; an item that is a DecisionError stays one."""
-        bit = index.bit
-        wanted = sorted(
-            {p[0] for p in parsed if not isinstance(p, DecisionError) and (index.governed.get(p[0], 0) & bit[p[2]])}
-        )
-        reasons = index.reasons(wanted)
+        code, kind, catalogued action) items; an item that is a DecisionError stays one. The
+        reasons of the subjects some measure of which governs the action come from the index
+        (which may read the store), or from ``reasons`` when given (then the store is not used)."""
+        if reasons is None:
+            bit = index.bit
+            wanted = {
+                p[0] for p in parsed if not isinstance(p, DecisionError) and index.governed.get(p[0], 0) & bit[p[2]]
+            }
+            reasons = index.reasons(sorted(wanted))
         out: list[dict[str, Any] | DecisionError] = []
         ids = iter(new_decision_ids(len(parsed)))
         for p in parsed:
