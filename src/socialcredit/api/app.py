@@ -33,11 +33,12 @@ class Service(FastAPI):
     """The FastAPI application with the fast path of checks (``fastcheck``) in front of its
     middleware stack: the common check is answered before the framework's layers."""
 
-    fast_checks: Callable[[ASGIApp], ASGIApp] | None = None
+    front: Callable[[ASGIApp], ASGIApp] | None = None
+    """Wraps the whole middleware stack (``create_app`` sets the fast path of checks)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return self.fast_checks(stack) if self.fast_checks is not None else stack
+        return self.front(stack) if self.front is not None else stack
 
 
 def create_app(store: DuckDBStore) -> FastAPI:
@@ -59,7 +60,7 @@ def create_app(store: DuckDBStore) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = serving
-    app.fast_checks = lambda stack: FastChecks(stack, serving, PREFIX, check.one_route())
+    app.front = lambda stack: FastChecks(stack, serving, PREFIX, check.one_route())
     install_error_handlers(app)
     for router in (status.router, check.router, subjects.router, records.router, lists.router, screenings.router):
         app.include_router(router, prefix=PREFIX)
