@@ -195,7 +195,9 @@ class Platform:
         if current is None or current[0] != now:
             current = self._current = (now, self.decider.fresh_index(now))
             # the index lives until the next submission: keep the cyclic garbage collector from
-            # scanning its objects again and again (they are freed by reference counting)
+            # scanning its objects again and again (they are freed by reference counting; what
+            # an earlier freeze kept is looked at once more here)
+            gc.unfreeze()
             gc.collect()
             gc.freeze()
         return current[1]
