@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -35,8 +36,8 @@ class DecisionLogWriter:
     def __init__(self, con: Any, interval: float = 0.0) -> None:
         self._con = con
         self._interval = interval
-        self._pending: list[tuple[Rows, Done]] = []
-        self._ready = threading.Condition()
+        # requests' rows, or None to stop; a C-level queue: putting costs a request little
+        self._queue: queue.SimpleQueue[tuple[Rows, Done] | None] = queue.SimpleQueue()
         self._closed = False
         self._last = 0.0  # when the last commit started (monotonic seconds)
         self.groups = 0  # commits made
@@ -48,7 +49,7 @@ class DecisionLogWriter:
         """Queue rows of ``decision_rows`` for the next commit; the future is done once they
         are committed (or failed with the error of their write)."""
         done: Future[None] = Future()
-        self._queue(rows, lambda error: done.set_result(None) if error is None else done.set_exception(error))
+        self._put(rows, lambda error: done.set_result(None) if error is None else done.set_exception(error))
         return done
 
     def write(self, rows: Rows) -> None:
@@ -60,42 +61,46 @@ class DecisionLogWriter:
         requests of one group that wait on the same loop are woken by one call."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._queue(rows, _LoopWaiter(loop, done))
+        self._put(rows, _LoopWaiter(loop, done))
         await done
 
     def close(self) -> None:
         """Write what is queued, stop the writer and close its connection."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify()
+        self._closed = True
+        self._queue.put(None)
         self._thread.join()
         self._con.close()
 
-    def _queue(self, rows: Rows, done: Done) -> None:
+    def _put(self, rows: Rows, done: Done) -> None:
         if not rows:
             done(None)
             return
-        with self._ready:
-            if self._closed:
-                raise RuntimeError("the decision log writer is closed")
-            self._pending.append((rows, done))
-            self._ready.notify()
+        if self._closed:
+            raise RuntimeError("the decision log writer is closed")
+        self._queue.put((rows, done))
 
     def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._pending and not self._closed:
-                    self._ready.wait()
-                if not self._pending:
-                    return
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
             wait = self._last + self._interval - time.monotonic()
-            if wait > 0 and not self._closed:
+            if first is not None and wait > 0:
                 time.sleep(wait)  # let the group gather
-            with self._ready:
-                group, self._pending = self._pending, []
-            self._last = time.monotonic()
-            self._commit(group)
-            _LoopWaiter.wake_all(group)
+            group: list[tuple[Rows, Done]] = []
+            item = first
+            while True:
+                if item is None:
+                    stopping = True
+                else:
+                    group.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                self._last = time.monotonic()
+                self._commit(group)
+                _LoopWaiter.wake_all(group)
 
     def _commit(self, group: list[tuple[Rows, Done]]) -> None:
         if len(group) > 1:
