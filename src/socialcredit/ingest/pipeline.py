@@ -673,16 +673,17 @@ class Ingestor:
               ANTI JOIN outcome o ON o._rn = c._rn
               LEFT JOIN fu_state s ON s._rn = c._rn
             """
-        self.con.execute(
-            f"""
-            INSERT INTO events
-            SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
-                   a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
-                   a.quantity, a.attrs, ?, ?, ?, a.line
-            FROM ({accepted}) a
-            """,
-            [run.recorded_at, self.catalog_version, run.source.path.name],
-        )
+        with self.store.one_thread():  # no row groups for a later checkpoint to merge
+            self.con.execute(
+                f"""
+                INSERT INTO events
+                SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
+                       a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
+                       a.quantity, a.attrs, ?, ?, ?, a.line
+                FROM ({accepted}) a
+                """,
+                [run.recorded_at, self.catalog_version, run.source.path.name],
+            )
         run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
         core = set(reading.CORE_COLUMNS)
         cols = ", ".join(f"{'c' if col in core else 'st'}.{ident(col)}" for col in self._raw_columns)
@@ -705,16 +706,22 @@ class Ingestor:
     def _subjects(self, run: _Run) -> None:
         """Register the run's new subjects; flag names that disagree with the name on file
         (or with each other within the file)."""
-        # One pass over the run; the list of names is built only for the few that vary.
+        # One pass over the run; the list of names is built only for the few that vary. The
+        # run's rows are first reduced to one per subject and name (a name seldom varies), so
+        # that the string aggregates see few rows.
         self._scratch(
             "run_subjects",
             f"""
             SELECT subject_id,
-                   any_value(subject_kind) AS kind,
-                   arg_min(subject_name, seq) AS first_name,
+                   any_value(kind) AS kind,
+                   arg_min(subject_name, first_seq) AS first_name,
                    min(subject_name) AS low, max(subject_name) AS high,
-                   min(seq) AS first_seq
-            FROM events WHERE seq > {run.base_seq}
+                   min(first_seq) AS first_seq
+            FROM (
+                SELECT subject_id, subject_name, any_value(subject_kind) AS kind, min(seq) AS first_seq
+                FROM events WHERE seq > {run.base_seq}
+                GROUP BY ALL
+            )
             GROUP BY ALL
             """,
         )

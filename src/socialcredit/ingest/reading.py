@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from socialcredit.catalog.models import Catalog
@@ -263,7 +264,7 @@ class Source:
     def _emit(self, batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> pa.Table:
         table = pa.Table.from_batches(batches, schema=schema) if batches else pa.Table.from_batches([], schema=schema)
         n = table.num_rows
-        table = table.append_column("_rn", pa.array(range(self.read, self.read + n), pa.int64()))
+        table = table.append_column("_rn", pa.array(np.arange(self.read, self.read + n, dtype=np.int64)))
         self.read += n
         return table
 
