@@ -674,17 +674,16 @@ class Ingestor:
               ANTI JOIN outcome o ON o._rn = c._rn
               LEFT JOIN fu_state s ON s._rn = c._rn
             """
-        with self.store.one_thread():  # no row groups for a later checkpoint to merge
-            self.con.execute(
-                f"""
-                INSERT INTO events
-                SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
-                       a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
-                       a.quantity, a.attrs, ?, ?, ?, a.line
-                FROM ({accepted}) a
-                """,
-                [run.recorded_at, self.catalog_version, run.source.path.name],
-            )
+        self.con.execute(
+            f"""
+            INSERT INTO events
+            SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
+                   a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
+                   a.quantity, a.attrs, ?, ?, ?, a.line
+            FROM ({accepted}) a
+            """,
+            [run.recorded_at, self.catalog_version, run.source.path.name],
+        )
         run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
         in_chk = set(reading.CORE_COLUMNS) - set(_STAGE_ONLY)
         cols = ", ".join(f"{'c' if col in in_chk else 'st'}.{ident(col)}" for col in self._raw_columns)

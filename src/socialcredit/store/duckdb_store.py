@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -193,23 +191,6 @@ class DuckDBStore:
         mark = self.published_seq()
         removed = self.con.execute("DELETE FROM events WHERE seq > ?", [mark]).fetchall()
         return int(removed[0][0]) if removed else 0
-
-    @contextlib.contextmanager
-    def one_thread(self) -> Iterator[None]:
-        """Run the statements inside on one worker thread, then restore the thread setting
-        (it is the database's: other queries on it meanwhile run on one thread too).
-
-        For bulk appends: an INSERT run by several threads leaves a partly filled row group
-        behind per thread, and the next checkpoint merges such neighbours by rewriting them
-        (DuckDB's vacuum), about a third of what a file appended chunk by chunk wrote. Run
-        by one thread, an INSERT leaves at most one partly filled row group, between full
-        ones, which no checkpoint rewrites."""
-        threads = int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-        self.con.execute("SET threads = 1")
-        try:
-            yield
-        finally:
-            self.con.execute(f"SET threads = {threads}")
 
     # -- integrity --------------------------------------------------------------------------
 
