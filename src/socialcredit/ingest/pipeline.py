@@ -126,10 +126,11 @@ class Ingestor:
         self._failed = self._plan.failed()
         self._attrs_json = attrs_json(self.catalog)
         self._raw_columns = list(reading.CORE_COLUMNS) + reading.attribute_names(self.catalog)
-        # Attribute columns stay in the staged input; chk keeps only their JSON (smaller).
+        # Attribute columns stay in the staged input; chk keeps only their JSON (smaller), and
+        # of the other columns only what the cross-row checks and the append read.
         attr_names = reading.attribute_names(self.catalog)
-        self._attr_cols = ", ".join(ident(a) for a in attr_names)
-        self._attr_from_stage = "".join(f", st.{ident(a)}" for a in attr_names)
+        self._stage_only = ", ".join(ident(a) for a in [*_STAGE_ONLY, *attr_names])
+        self._from_stage = "".join(f", st.{ident(a)}" for a in [*_STAGE_ONLY, *attr_names])
 
     # -- public -----------------------------------------------------------------------------
 
@@ -328,7 +329,7 @@ class Ingestor:
         amount_re = lit(r"^[+-]?[0-9]+(\.[0-9]{1,2})?$")
         num_re = lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
         date_re = lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        exclude = f" EXCLUDE ({self._attr_cols})" if self._attr_cols else ""
+        exclude = f" EXCLUDE ({self._stage_only})"
         self._scratch(
             "chk",
             f"""
@@ -375,7 +376,7 @@ class Ingestor:
         self._scratch(
             "rowfail",
             f"SELECT _rn, CAST({self._failed} AS INTEGER[]) AS ids FROM "
-            f"(SELECT c.*{self._attr_from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
+            f"(SELECT c.*{self._from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
         )
 
     def _cross_checks(self, final: bool) -> None:
@@ -684,13 +685,13 @@ class Ingestor:
             [run.recorded_at, self.catalog_version, run.source.path.name],
         )
         run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
-        core = set(reading.CORE_COLUMNS)
-        cols = ", ".join(f"{'c' if col in core else 'st'}.{ident(col)}" for col in self._raw_columns)
+        in_chk = set(reading.CORE_COLUMNS) - set(_STAGE_ONLY)
+        cols = ", ".join(f"{'c' if col in in_chk else 'st'}.{ident(col)}" for col in self._raw_columns)
         self.con.execute(
             f"""
             INSERT INTO rej_all
-            SELECT c._rn, c._line, o.errors, o.ids, {cols}, c.s_code, c.kind, c.s_birth, c._extra,
-                   c._parse_error
+            SELECT c._rn, c._line, o.errors, o.ids, {cols}, c.s_code, c.kind, st.s_birth, st._extra,
+                   st._parse_error
             FROM outcome o JOIN chk c ON c._rn = o._rn JOIN stage_now st ON st._rn = o._rn
             WHERE o.status = 'rejected'
             """
@@ -705,16 +706,22 @@ class Ingestor:
     def _subjects(self, run: _Run) -> None:
         """Register the run's new subjects; flag names that disagree with the name on file
         (or with each other within the file)."""
-        # One pass over the run; the list of names is built only for the few that vary.
+        # One pass over the run; the list of names is built only for the few that vary. The
+        # run's rows are first reduced to one per subject and name (a name seldom varies), so
+        # that the string aggregates see few rows.
         self._scratch(
             "run_subjects",
             f"""
             SELECT subject_id,
-                   any_value(subject_kind) AS kind,
-                   arg_min(subject_name, seq) AS first_name,
+                   any_value(kind) AS kind,
+                   arg_min(subject_name, first_seq) AS first_name,
                    min(subject_name) AS low, max(subject_name) AS high,
-                   min(seq) AS first_seq
-            FROM events WHERE seq > {run.base_seq}
+                   min(first_seq) AS first_seq
+            FROM (
+                SELECT subject_id, subject_name, any_value(subject_kind) AS kind, min(seq) AS first_seq
+                FROM events WHERE seq > {run.base_seq}
+                GROUP BY ALL
+            )
             GROUP BY ALL
             """,
         )
@@ -924,6 +931,21 @@ class Ingestor:
 
 
 _ERR_LIST = "STRUCT(field VARCHAR, code VARCHAR, message VARCHAR)[]"
+
+_STAGE_ONLY = (
+    "decided_on",
+    "amount",
+    "quantity",
+    "s_person",
+    "s_org",
+    "s_birth",
+    "p_code",
+    "p_person",
+    "_extra",
+    "_parse_error",
+)
+"""Staged columns that ``chk`` leaves out (it keeps their typed values, or needs them only
+for the row checks it evaluates): read from ``stage_now`` for the few rows that need them."""
 
 # Same content as a stored event (a re-submission): the submitted values, normalised, equal the
 # stored ones. Fields a follow-up may omit (subject, type) count as equal when omitted.

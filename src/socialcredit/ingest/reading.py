@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from socialcredit.catalog.models import Catalog
@@ -38,6 +39,8 @@ CORE_COLUMNS = (
     "quantity",
 )
 REQUIRED_COLUMNS = ("event_id", "source", "subject_id", "type", "decided_on")
+ROW_GROUP_ROWS = 122_880
+"""Rows of a DuckDB row group; chunks of a file are read in whole row groups."""
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _ENCODING_HINT = "convert the file to UTF-8, e.g. `iconv -f GBK -t UTF-8 in.csv > out.csv`"
@@ -237,14 +240,18 @@ class Source:
         query, params = self._query(max_line)
         if self.counter is not None:
             self.counter.start()
+        batch_rows = min(ROW_GROUP_ROWS, chunk_rows)
+        # whole row groups per chunk (when the setting allows): the chunk's rows then go into
+        # the database in full row groups, which no checkpoint has to merge later
+        target = max(batch_rows, chunk_rows - chunk_rows % batch_rows)
         try:
-            reader = con.sql(query, params=params).to_arrow_reader(min(65536, chunk_rows))
+            reader = con.sql(query, params=params).to_arrow_reader(batch_rows)
             pending: list[pa.RecordBatch] = []
             held = 0
             for batch in reader:
                 pending.append(batch)
                 held += batch.num_rows
-                if held >= chunk_rows:
+                if held >= target:
                     yield self._emit(pending)
                     pending, held = [], 0
             if pending or self.read == 0:
@@ -263,7 +270,7 @@ class Source:
     def _emit(self, batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> pa.Table:
         table = pa.Table.from_batches(batches, schema=schema) if batches else pa.Table.from_batches([], schema=schema)
         n = table.num_rows
-        table = table.append_column("_rn", pa.array(range(self.read, self.read + n), pa.int64()))
+        table = table.append_column("_rn", pa.array(np.arange(self.read, self.read + n, dtype=np.int64)))
         self.read += n
         return table
 
