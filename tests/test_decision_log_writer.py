@@ -104,5 +104,6 @@ def test_closing_writes_what_is_queued_and_refuses_more(store: DuckDBStore) -> N
 def test_nothing_to_write_is_done_at_once(store: DuckDBStore) -> None:
     writer = DecisionLogWriter(store.cursor())
     assert writer.submit([]).result(timeout=0) is None
+    asyncio.run(asyncio.wait_for(writer.commit([]), timeout=5))
     writer.close()
     assert writer.groups == 0

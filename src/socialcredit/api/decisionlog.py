@@ -59,6 +59,8 @@ class DecisionLogWriter:
     async def commit(self, rows: Rows) -> None:
         """Queue rows and wait, on the running event loop, until they are committed. The
         requests of one group that wait on the same loop are woken by one call."""
+        if not rows:
+            return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._put(rows, _LoopWaiter(loop, done))
