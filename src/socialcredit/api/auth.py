@@ -37,16 +37,23 @@ async def platform(request: Request) -> Platform:
     return found
 
 
+def bearer_key(header: str) -> str | None:
+    """The key of an ``Authorization`` header of the form ``Bearer KEY`` (None otherwise)."""
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
 async def principal(request: Request) -> Principal:
     """The caller of a request; a header with an unknown, revoked or malformed key is refused (401)."""
     header = request.headers.get("authorization")
     if header is None:
         return Principal(None)
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = bearer_key(header)
+    if key is None:
         raise ApiError("invalid_key", "the Authorization header must be `Bearer KEY`")
     serving: Platform = request.app.state.platform
-    found = serving.keys.get(hash_key(key.strip()))
+    found = serving.keys.get(hash_key(key))
     if found is None:
         raise ApiError("invalid_key", "this API key is not known or has been revoked")
     return Principal(found)

@@ -20,15 +20,14 @@ import orjson
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from socialcredit.api.auth import Principal
+from socialcredit.api.auth import Principal, bearer_key
 from socialcredit.api.errors import ApiError
 from socialcredit.api.keys import hash_key
+from socialcredit.api.models import ACTION_MAX, SUBJECT_ID_MAX
 from socialcredit.api.platform import Platform
-from socialcredit.api.routes.check import purpose_for
+from socialcredit.api.routes.check import ONE_ROLES, purpose_for
 
 log = logging.getLogger(__name__)
-ROLES = ("relying_party", "operator")
-"""The roles the endpoint admits."""
 _HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -77,13 +76,13 @@ class FastChecks:
     async def _answer(self, scope: Scope) -> bytes | None:
         """The body of the answer, logged; None when the application must answer."""
         subject, slash, action = scope["path"][len(self.prefix) :].partition("/")
-        if not slash or not subject or "/" in action or len(subject) > 64 or len(action) > 200:
+        if not slash or not subject or "/" in action or len(subject) > SUBJECT_ID_MAX or len(action) > ACTION_MAX:
             return None
         key = _bearer(scope)
         if key is None:
             return None
         found = self.platform.keys.get(hash_key(key))
-        if found is None or found.role not in ROLES or action not in self.platform.decider.catalog.actions:
+        if found is None or found.role not in ONE_ROLES or action not in self.platform.decider.catalog.actions:
             return None
         who = Principal(found)
         try:
@@ -100,10 +99,8 @@ class FastChecks:
 
 
 def _bearer(scope: Scope) -> str | None:
-    """The key of an ``Authorization: Bearer KEY`` header (None without a well-formed one)."""
+    """The key of the request's ``Authorization: Bearer KEY`` header (None without one)."""
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, key = value.decode("latin-1").partition(" ")
-            key = key.strip()
-            return key if scheme.lower() == "bearer" and key else None
+            return bearer_key(value.decode("latin-1"))
     return None

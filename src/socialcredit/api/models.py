@@ -14,6 +14,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from socialcredit.ingest.report import IngestSummary
 
 SUBJECT = "371082199003120244"
+SUBJECT_ID_MAX = 64
+"""Longest ``subject_id`` accepted in a path or an item (docs/api.md, Limits)."""
+ACTION_MAX = 200
+"""Longest ``action`` (and ``purpose``) accepted in a path, a query or an item."""
 ORG = "91371082MA3C123459"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -116,8 +120,8 @@ class CheckAnswer(BaseModel):
 class CheckItem(BaseModel):
     """One question of a batch check."""
 
-    subject_id: str = Field(examples=[SUBJECT], max_length=64)
-    action: str = Field(examples=["flight.economy"], max_length=200)
+    subject_id: str = Field(examples=[SUBJECT], max_length=SUBJECT_ID_MAX)
+    action: str = Field(examples=["flight.economy"], max_length=ACTION_MAX)
 
 
 class CheckBatch(BaseModel):

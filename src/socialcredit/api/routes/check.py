@@ -14,7 +14,14 @@ from fastapi.routing import APIRoute
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
-from socialcredit.api.models import CheckAnswer, CheckBatch, CheckBatchAnswer, IsoDate
+from socialcredit.api.models import (
+    ACTION_MAX,
+    SUBJECT_ID_MAX,
+    CheckAnswer,
+    CheckBatch,
+    CheckBatchAnswer,
+    IsoDate,
+)
 from socialcredit.api.platform import Platform
 from socialcredit.catalog.actions import matches, nearest
 from socialcredit.decide import DecisionError
@@ -53,6 +60,8 @@ def known_action(serving: Platform, action: str) -> None:
 
 ONE = "/check/{subject_id}/{action}"
 """The template of the one-check endpoint (its common case is answered by ``fastcheck``)."""
+ONE_ROLES = ("relying_party", "operator")
+"""The roles the one-check endpoint admits."""
 
 
 @router.get(
@@ -62,14 +71,20 @@ ONE = "/check/{subject_id}/{action}"
     responses=error_responses(*_ERRORS, "invalid_subject_id", "not_found"),
 )
 def check_one(
-    who: Annotated[Principal, Depends(allow("relying_party", "operator"))],
+    who: Annotated[Principal, Depends(allow(*ONE_ROLES))],
     serving: Serving,
-    subject_id: Annotated[str, Path(description="Identity code", examples=["371082199003120244"], max_length=64)],
-    action: Annotated[str, Path(description="Catalogued dotted action", examples=["flight.economy"], max_length=200)],
+    subject_id: Annotated[
+        str, Path(description="Identity code", examples=["371082199003120244"], max_length=SUBJECT_ID_MAX)
+    ],
+    action: Annotated[
+        str, Path(description="Catalogued dotted action", examples=["flight.economy"], max_length=ACTION_MAX)
+    ],
     as_of: Annotated[IsoDate | None, Query(description="Date of the action (default: today)")] = None,
     purpose: Annotated[
         str | None,
-        Query(max_length=200, description="Why the question is asked (operators; for a relying party its purpose)"),
+        Query(
+            max_length=ACTION_MAX, description="Why the question is asked (operators; for a relying party its purpose)"
+        ),
     ] = None,
 ) -> Response:
     """The ``check --json`` answer, logged before it is sent."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from socialcredit.api.auth import Principal, allow, platform
 from socialcredit.api.errors import ApiError, error_responses
-from socialcredit.api.models import IsoDate, SubjectFile
+from socialcredit.api.models import SUBJECT_ID_MAX, IsoDate, SubjectFile
 from socialcredit.api.platform import Platform
 from socialcredit.decide import DecisionError
 from socialcredit.decide.service import canonical
@@ -33,7 +33,9 @@ router = APIRouter(tags=["subjects"])
 def subject_file(
     who: Annotated[Principal, Depends(allow("subject", "operator"))],
     serving: Annotated[Platform, Depends(platform)],
-    subject_id: Annotated[str, Path(description="Identity code", examples=["371082199003120244"], max_length=64)],
+    subject_id: Annotated[
+        str, Path(description="Identity code", examples=["371082199003120244"], max_length=SUBJECT_ID_MAX)
+    ],
     as_of: Annotated[IsoDate | None, Query(description="Date to answer for (default: today)")] = None,
 ) -> dict[str, Any]:
     """The ``show --json`` file plus ``lookups``: every logged decision about the subject (when,
