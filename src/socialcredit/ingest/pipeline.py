@@ -59,6 +59,8 @@ Progress = Callable[[str, float | None], None]
 """Called with a description and the fraction of the file done (None when unknown)."""
 _TEMP_TABLES = (
     "chk",
+    "run_keys",
+    "prior_cand",
     "rowfail",
     "fu",
     "prior",
@@ -188,6 +190,8 @@ class Ingestor:
             "_extra VARCHAR[], _parse_error VARCHAR)",
             f"CREATE OR REPLACE TEMP TABLE deferred (_rn BIGINT, _line BIGINT, {cols}, "
             "_extra VARCHAR[], _parse_error VARCHAR)",
+            # hashes of the keys this run appended, with their seq (see _cross_checks)
+            "CREATE OR REPLACE TEMP TABLE run_keys (h UBIGINT, seq BIGINT)",
             # creates recorded under a record id other than their event id (usually none)
             "CREATE OR REPLACE TEMP TABLE odd_creates AS SELECT DISTINCT source, record_id FROM events "
             f"WHERE action = 'create' AND record_id <> event_id AND seq <= {base}",
@@ -228,7 +232,7 @@ class Ingestor:
             self._resolve_followups(final)
             self._identities(prepared)
             self._row_checks()
-            self._cross_checks(final)
+            self._cross_checks(run)
             self._append(run)
         finally:
             self.con.unregister("cur")
@@ -379,25 +383,50 @@ class Ingestor:
             f"(SELECT c.*{self._from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
         )
 
-    def _cross_checks(self, final: bool) -> None:
+    def _cross_checks(self, run: _Run) -> None:
         """Build ``outcome`` for every row of the chunk that is not simply accepted."""
-        # Keys already in the log (earlier files, or earlier chunks of this one).
+        # Keys already in the log: from earlier files (a scan of the published log), or from
+        # earlier chunks of this file, found through the hashes of the run's keys (a join on
+        # one integer instead of two strings over a run that grows chunk by chunk); a hash
+        # match is confirmed on the key itself.
+        same = _SAME.format(a="c", e="e")
         self._scratch(
-            "prior",
-            f"""
-            SELECT c._rn, {_SAME.format(a="c", e="e")} AS same, e.seq AS prior_seq, e.line AS prior_line,
-                   e.run_id AS prior_run
-            FROM chk c JOIN events e ON e.source = c.source AND e.event_id = c.event_id
-            """,
+            "prior_cand", "SELECT c._rn, k.seq FROM chk c JOIN run_keys k ON k.h = hash(c.source, c.event_id)"
         )
+        in_run = ""
+        if self.con.execute("SELECT count(*) FROM prior_cand").fetchall()[0][0]:
+            in_run = f"""
+            UNION ALL
+            SELECT c._rn, {same}, e.seq, e.line, e.run_id
+            FROM prior_cand k JOIN chk c ON c._rn = k._rn
+              JOIN events e ON e.seq = k.seq AND e.source = c.source AND e.event_id = c.event_id
+            WHERE e.seq > {run.base_seq}
+            """
+        # (an empty log has no published keys to scan)
+        published = (
+            f"SELECT c._rn, {same} AS same, e.seq AS prior_seq, e.line AS prior_line, e.run_id AS prior_run "
+            "FROM chk c JOIN events e ON e.source = c.source AND e.event_id = c.event_id "
+            f"WHERE e.seq <= {run.base_seq}"
+            if run.base_seq
+            else "SELECT CAST(NULL AS BIGINT) AS _rn, CAST(NULL AS BOOLEAN) AS same, "
+            "CAST(NULL AS BIGINT) AS prior_seq, CAST(NULL AS BIGINT) AS prior_line, "
+            "CAST(NULL AS BIGINT) AS prior_run WHERE FALSE"
+        )
+        self._scratch("prior", published + in_run)
         # Keys repeated within the chunk: rows after the first good occurrence compare to it
         # (a copy of a rejected row is checked on its own, as in a later file).
         self._scratch(
             "repeats",
             f"""
-            WITH multi AS (
+            WITH multi_h AS (  -- (grouped by hash first: most chunks repeat no key)
+                SELECT hash(source, event_id) AS h FROM chk
+                WHERE event_id IS NOT NULL AND source IS NOT NULL
+                GROUP BY ALL HAVING count(*) > 1
+            ),
+            multi AS (
                 SELECT source, event_id FROM chk
                 WHERE event_id IS NOT NULL AND source IS NOT NULL
+                  AND hash(source, event_id) IN (SELECT h FROM multi_h)
                 GROUP BY ALL HAVING count(*) > 1
             ),
             k AS (
@@ -685,6 +714,10 @@ class Ingestor:
             [run.recorded_at, self.catalog_version, run.source.path.name],
         )
         run.digest.add(self.con, f"SELECT * FROM ({accepted}) a")
+        self.con.execute(
+            f"INSERT INTO run_keys SELECT hash(c.source, c.event_id), {run.base_seq} + c._rn + 1 "
+            "FROM chk c ANTI JOIN outcome o ON o._rn = c._rn"
+        )
         in_chk = set(reading.CORE_COLUMNS) - set(_STAGE_ONLY)
         cols = ", ".join(f"{'c' if col in in_chk else 'st'}.{ident(col)}" for col in self._raw_columns)
         self.con.execute(
@@ -1049,6 +1082,9 @@ def prepare_chunk(table: pa.Table, columns: list[str]) -> pa.Table:
             out[name] = pa.nulls(n, pa.string())
             continue
         col = table.column(name)
+        if col.null_count == n:  # (an attribute column no row of the chunk fills)
+            out[name] = col
+            continue
         if name not in VERBATIM:
             col = pc.utf8_trim_whitespace(col)
         out[name] = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)

@@ -344,7 +344,7 @@ def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
     if spec.max_length is not None:
         checks.append(
             RowCheck(
-                f"length({col}) > {spec.max_length}",
+                f"strlen({col}) > {spec.max_length} AND length({col}) > {spec.max_length}",
                 name,
                 "too_long",
                 f"{name} is longer than {spec.max_length} characters",
@@ -383,8 +383,15 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None) ->
         ("subject_name", MAX_TEXT),
         ("document_no", MAX_TEXT),
     ):
+        # (the byte length is at hand and bounds the character count, which is counted only
+        # for the rare long values)
         core.append(
-            RowCheck(f"length({name}) > {limit}", name, "too_long", f"{name} is longer than {limit} characters")
+            RowCheck(
+                f"strlen({name}) > {limit} AND length({name}) > {limit}",
+                name,
+                "too_long",
+                f"{name} is longer than {limit} characters",
+            )
         )
     if only_source is not None:
         core.append(
