@@ -49,7 +49,7 @@ from socialcredit.derive import Deriver
 settings = Settings(db=sys.argv[1], memory_limit=sys.argv[2], today=date.fromisoformat('AS_OF'))
 with DuckDBStore(settings.db, settings) as store:
     t = time.perf_counter()
-    summary = Deriver(store).materialize(date.fromisoformat('AS_OF'))
+    summary = Deriver(store).materialize(date.fromisoformat('AS_OF'), full=True)
     print(time.perf_counter() - t, summary.memberships, summary.measures)
 """.replace("AS_OF", AS_OF)
 

@@ -545,11 +545,11 @@ def test_screen_answers_every_code_and_logs_each_row(db: Path, tmp_path: Path, f
 
 def test_derive_full_then_current_then_catch_up(db: Path, tmp_path: Path) -> None:
     """A first derive is full; the same date again recomputes nothing; a later date catches up
-    only what changed, and answers as a full derive for that date would."""
+    only what changed, and answers as a full derive for that date would (``--full`` forces it)."""
     load(db, tmp_path, [court("DV1", ground="1", decided_on="2025-01-06")])
 
-    def derive(as_of: str) -> dict[str, Any]:
-        res = run_cli("derive", "--as-of", as_of, "--db", db, "--json", env=LATER)
+    def derive(as_of: str, *extra: str) -> dict[str, Any]:
+        res = run_cli("derive", "--as-of", as_of, *extra, "--db", db, "--json", env=LATER)
         assert res.code == 0, res.err
         data: dict[str, Any] = res.json()
         return data
@@ -565,3 +565,7 @@ def test_derive_full_then_current_then_catch_up(db: Path, tmp_path: Path) -> Non
     assert later["mode"] == "catch-up"
     assert later["data_version"].endswith("@2027-03-01")
     assert (later["memberships"], later["measures"]) == (first["memberships"], first["measures"])
+    forced = derive("2027-03-01", "--full")  # the same date again, recomputed on request
+    assert forced["mode"] == "full"
+    assert forced["data_version"] == later["data_version"]
+    assert (forced["memberships"], forced["measures"]) == (later["memberships"], later["measures"])

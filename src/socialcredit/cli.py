@@ -351,6 +351,9 @@ def _decision_error(exc: DecisionError) -> typer.Exit:
 def derive(
     db: DbOption = None,
     as_of: AsOfOption = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompute every subject, even when the stored state is current.")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Derive lists, measures and scores for every subject on a date (default: today) into the
@@ -360,9 +363,9 @@ def derive(
         deriver = Deriver(store)
         if _show_progress(json_out):
             with err.status("deriving ..."):
-                summary = deriver.materialize(_as_of(as_of))
+                summary = deriver.materialize(_as_of(as_of), full=full)
         else:
-            summary = deriver.materialize(_as_of(as_of))
+            summary = deriver.materialize(_as_of(as_of), full=full)
     finally:
         store.close()
     data = {

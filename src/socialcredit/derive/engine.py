@@ -224,12 +224,15 @@ class Deriver:
         rows = self._rows("SELECT * FROM derive_state ORDER BY derived_at DESC LIMIT 1")
         return rows[0] if rows else None
 
-    def materialize(self, as_of: date | None = None) -> DeriveSummary:
+    def materialize(self, as_of: date | None = None, full: bool = False) -> DeriveSummary:
         """Derive every subject for ``as_of`` (default: today) into the stored tables. When the
         stored state is already for ``as_of`` (same events, same catalog) nothing is recomputed
         (mode ``current``); when it is for an earlier date and the catalog is unchanged, only the subjects
-        with a window opening or closing in between are recomputed (catch-up)."""
+        with a window opening or closing in between are recomputed (catch-up). ``full``
+        recomputes every subject whatever is stored."""
         as_of = as_of or today(self.store.settings)
+        if full:
+            return self._full(as_of)
         state = self.state()
         unchanged = (
             state is not None
@@ -358,25 +361,26 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
     state may change without a new event (a window opening or closing, points expiring, an
     exemption ending) — including the days on which its organisations' state changes."""
     d = f"DATE '{as_of}'"
+    # (records decided after the date are not in ``ev``; catch-up finds their subjects in the log)
     parts = [
         f"SELECT subject_id, start AS day FROM win WHERE start > {d}",
         f"SELECT subject_id, until FROM win WHERE until > {d}",
-        f"SELECT subject_id, points_until FROM rw WHERE points_until > {d}",
-        f"SELECT subject_id, decided_on FROM rw WHERE decided_on > {d}",
     ]
+    if catalog.points is not None:
+        parts.append("SELECT subject_id, next_points FROM pts")
     exemption_types = sorted({t for m in catalog.measures.values() for t in m.exemptions})
     if exemption_types:
         parts.append(
             "SELECT subject_id, "
             "CAST(TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) + INTERVAL 1 DAY AS DATE) "
-            f"FROM rw WHERE type IN ({', '.join(lit(t) for t in exemption_types)})"
+            f"FROM rwd WHERE type IN ({', '.join(lit(t) for t in exemption_types)})"
         )
     union = " UNION ALL ".join(parts)
     role_types = sorted({m.role_type for m in catalog.measures.values() if m.role_type})
     via = ""
     if role_types:
         via = (
-            " UNION ALL SELECT json_extract_string(r.attrs, '$.person_id'), o.day FROM rw r "
+            " UNION ALL SELECT json_extract_string(r.attrs, '$.person_id'), o.day FROM rwd r "
             f"JOIN own o ON o.subject_id = r.subject_id WHERE r.type IN ({', '.join(lit(t) for t in role_types)})"
         )
     return [

@@ -187,6 +187,46 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
             )
         )
         """,
+        view=True,
+    )
+
+
+def detail_types(catalog: Catalog) -> list[str]:
+    """Record types that later steps read record by record: those entering a list, consents,
+    role records and exemptions. The others count only through their points."""
+    out = {t for lst in catalog.lists.values() for t in lst.record_types}
+    if catalog.points is not None:
+        out.add(catalog.points.consent_type)
+    for m in catalog.measures.values():
+        if m.role_type:
+            out.add(m.role_type)
+        out.update(m.exemptions)
+    return sorted(out)
+
+
+def details_step(catalog: Catalog) -> Step:
+    """``rwd``: the records of ``detail_types`` with their windows (``rw``), materialised; the
+    rest of the log (most of it, in a city: points only) is never copied record by record."""
+    types = ", ".join(lit(t) for t in detail_types(catalog)) or "NULL"
+    return Step("rwd", f"SELECT * FROM rw WHERE type IN ({types})")
+
+
+def points_step(catalog: Catalog, as_of: date) -> Step:
+    """``pts``: per subject, the sum of the points in force on ``as_of`` and the first day
+    after it on which a point record stops counting, in one pass over the point records."""
+    d = _d(as_of)
+    pm = catalog.points
+    types = ", ".join(lit(t) for t in pm.items) if pm is not None and pm.items else "NULL"
+    return Step(
+        "pts",
+        f"""
+        SELECT subject_id,
+               sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
+                   AS points_in_force,
+               min(points_until) FILTER (WHERE points_until > {d}) AS next_points
+        FROM rw WHERE type IN ({types})
+        GROUP BY subject_id
+        """,
     )
 
 
@@ -234,7 +274,7 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
         ends.append(after)
     types = ", ".join(lit(t) for t in lst.record_types)
     offence = "NULL AS offence_no"
-    source = "rw"
+    source = "rwd"
     if term.repeat is not None:
         source = repeat_name(code, index)
         offence = "offence_no"
@@ -271,7 +311,7 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
                 Step(
                     repeat_name(code, i),
                     f"""
-                    WITH o AS (SELECT * FROM rw WHERE type IN ({types}) AND ({when})),
+                    WITH o AS (SELECT * FROM rwd WHERE type IN ({types}) AND ({when})),
                     firsts AS (
                         SELECT r.source, r.record_id, min(p.decided_on) AS first_on
                         FROM o r JOIN o p ON p.subject_id = r.subject_id
@@ -307,7 +347,9 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     out = [followups_step()]
     if with_history:
         out.append(history_step())
-    out += [records_step(with_history), windows_step(catalog, as_of)]
+    out += [records_step(with_history), windows_step(catalog, as_of), details_step(catalog)]
+    if catalog.points is not None:
+        out.append(points_step(catalog, as_of))
     out += repeat_steps(catalog)
     out.append(windows_union(catalog))
     pm = catalog.points
@@ -319,9 +361,11 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
                    CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
                    list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   list({{'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id,
+                   -- (sorted after grouping: an ordered aggregate costs three times as much)
+                   list_transform(list_sort(list({{'s': start, 'i': record_id, 'r': {{
+                         'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id,
                          'document_no': document_no, 'decided_on': decided_on, 'start': start,
-                         'until': until}} ORDER BY start, record_id) AS records
+                         'until': until}}}})), lambda x: x.r) AS records
             FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)
             GROUP BY subject_id, list
             """,
@@ -337,9 +381,10 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             Step(
                 "consent",
                 f"""
-                SELECT subject_id, arg_max(record_id, decided_on) AS record_id,
-                       arg_max(document_no, decided_on) AS document_no, max(decided_on) AS decided_on
-                FROM rw WHERE type = {lit(pm.consent_type)} AND decided_on <= {d}
+                SELECT subject_id, arg_max(record_id, (decided_on, create_seq)) AS record_id,
+                       arg_max(document_no, (decided_on, create_seq)) AS document_no,
+                       max(decided_on) AS decided_on
+                FROM rwd WHERE type = {lit(pm.consent_type)} AND decided_on <= {d}
                   AND (delisted_on IS NULL OR delisted_on > {d})
                 GROUP BY subject_id
                 """,
@@ -352,12 +397,9 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
                 SELECT c.subject_id, score, CASE {bands} END AS grade, c.record_id AS consent_record,
                        c.document_no AS consent_document, c.decided_on AS consent_since
                 FROM (
-                    SELECT c.subject_id, any_value(c.record_id) AS record_id,
-                           any_value(c.document_no) AS document_no, any_value(c.decided_on) AS decided_on,
-                           {pm.base} + coalesce(sum(r.points) FILTER (WHERE r.decided_on <= {d}
-                               AND (r.points_until IS NULL OR {d} < r.points_until)), 0) AS score
-                    FROM consent c LEFT JOIN rw r ON r.subject_id = c.subject_id AND r.points IS NOT NULL
-                    GROUP BY c.subject_id
+                    SELECT c.subject_id, c.record_id, c.document_no, c.decided_on,
+                           {pm.base} + coalesce(p.points_in_force, 0) AS score
+                    FROM consent c LEFT JOIN pts p ON p.subject_id = c.subject_id
                 ) c
                 """,
             )
@@ -418,7 +460,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                        json_extract_string(attrs, '$.person_id') AS person_id,
                        json_extract_string(attrs, '$.role') AS role, record_id AS role_record,
                        document_no AS role_document, decided_on AS role_since
-                FROM rw WHERE type = {lit(role_type)} AND decided_on <= {d}
+                FROM rwd WHERE type = {lit(role_type)} AND decided_on <= {d}
                   AND (delisted_on IS NULL OR delisted_on > {d})
                 """,
             )
@@ -448,6 +490,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                    NULL AS via_record, NULL AS via_document
             FROM direct{via_union}
             """,
+            view=True,  # (read once when stored: no copy of every measure row)
         )
     )
     exemption_types = sorted({t for m in catalog.measures.values() for t in m.exemptions})
@@ -459,7 +502,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                 SELECT subject_id, type, record_id, document_no, decided_on,
                        TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) AS valid_until,
                        CAST(json_extract(attrs, '$.actions') AS VARCHAR[]) AS actions
-                FROM rw WHERE type IN ({", ".join(lit(t) for t in exemption_types)}) AND decided_on <= {d}
+                FROM rwd WHERE type IN ({", ".join(lit(t) for t in exemption_types)}) AND decided_on <= {d}
                   AND (TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) IS NULL
                        OR TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) >= {d})
                 """,
