@@ -125,6 +125,9 @@ class Ingestor:
         self._plan = row_checks(self.catalog, today(store.settings), only_source)
         self._checks = self._plan.all
         self._bad = self._plan.bad()
+        # record types seen so far, most frequent first: their checks are matched first
+        self._type_counts: Counter[str] = Counter()
+        self._type_order: list[str] = []
         self._failed = self._plan.failed()
         self._attrs_json = attrs_json(self.catalog)
         self._raw_columns = list(reading.CORE_COLUMNS) + reading.attribute_names(self.catalog)
@@ -372,6 +375,7 @@ class Ingestor:
             SELECT d.*{exclude} FROM d
             """,
         )
+        self._learn_types()
         # Which checks the bad rows fail (evaluated, and planned, only when there are some).
         bad = int(self.con.execute("SELECT count(*) FROM chk WHERE bad").fetchall()[0][0])
         if not bad:  # (most chunks) no join with the staged input needed
@@ -382,6 +386,18 @@ class Ingestor:
             f"SELECT _rn, CAST({self._failed} AS INTEGER[]) AS ids FROM "
             f"(SELECT c.*{self._from_stage} FROM chk c JOIN stage_now st ON st._rn = c._rn WHERE c.bad)",
         )
+
+    def _learn_types(self) -> None:
+        """Order the per-type checks of the next chunks by how often each type came so far
+        (the type branches are tried one after the other; the answers do not change)."""
+        for etype, n in self.con.execute(
+            "SELECT etype, count(*) FROM chk WHERE etype IS NOT NULL GROUP BY ALL"
+        ).fetchall():
+            self._type_counts[str(etype)] += int(n)
+        order = [t for t, _ in self._type_counts.most_common()]
+        if order != self._type_order:
+            self._type_order = order
+            self._bad = self._plan.bad(order)
 
     def _cross_checks(self, run: _Run) -> None:
         """Build ``outcome`` for every row of the chunk that is not simply accepted."""

@@ -9,7 +9,7 @@ the row's values (``str.format`` fields name columns of the row).
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -121,8 +121,10 @@ class CheckPlan:
                 out.extend(checks)
         return out
 
-    def _typed(self, render_group: Callable[[list[RowCheck], int], str], empty: str, join: str) -> str:
-        branches = []
+    def _typed(
+        self, render_group: Callable[[list[RowCheck], int], str], empty: str, join: str, first: Sequence[str] = ()
+    ) -> str:
+        branches: dict[str, str] = {}
         offset = len(self.core)
         for rtype in sorted(set(self.by_type) | set(self.by_action)):
             parts = []
@@ -139,13 +141,17 @@ class CheckPlan:
                 parts.append(f"CASE action {' '.join(actions)} ELSE {empty} END")
             if parts:
                 body = parts[0] if len(parts) == 1 else join.format(*parts)
-                branches.append(f"WHEN {lit(rtype)} THEN {body}")
-        return f"CASE etype {' '.join(branches)} ELSE {empty} END" if branches else empty
+                branches[rtype] = f"WHEN {lit(rtype)} THEN {body}"
+        # (the branches are tried in turn: the types named in ``first`` are tried first)
+        order = [t for t in first if t in branches] + [t for t in branches if t not in first]
+        text = " ".join(branches[t] for t in order)
+        return f"CASE etype {text} ELSE {empty} END" if branches else empty
 
-    def bad(self) -> str:
-        """True when the row fails any check (a NULL condition does not fail)."""
+    def bad(self, first: Sequence[str] = ()) -> str:
+        """True when the row fails any check (a NULL condition does not fail). The record types
+        in ``first`` (the most frequent, say) are matched first; the result is the same."""
         core = " OR ".join(f"({c.bad})" for c in self.core) or "FALSE"
-        typed = self._typed(lambda cs, _: " OR ".join(f"({c.bad})" for c in cs), "FALSE", "({}) OR ({})")
+        typed = self._typed(lambda cs, _: " OR ".join(f"({c.bad})" for c in cs), "FALSE", "({}) OR ({})", first)
         return f"coalesce(({core}) OR ({typed}), FALSE)"
 
     def failed(self) -> str:
