@@ -58,7 +58,8 @@ def followups_step() -> Step:
         "fu",
         """
         SELECT source, record_id,
-               list(attrs ORDER BY seq) FILTER (WHERE action = 'correct' AND attrs IS NOT NULL) AS corrections,
+               list_transform(list_sort(list({'s': seq, 'a': attrs})
+                   FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
                arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
                arg_max(quantity, seq) FILTER (WHERE action = 'correct' AND quantity IS NOT NULL) AS quantity_fix,
                arg_max(json_extract_string(attrs, '$.extension_years'), seq) FILTER (WHERE action = 'extend')
