@@ -434,15 +434,9 @@ class Ingestor:
         self._scratch(
             "repeats",
             f"""
-            WITH multi_h AS (  -- (grouped by hash first: most chunks repeat no key)
-                SELECT hash(source, event_id) AS h FROM chk
-                WHERE event_id IS NOT NULL AND source IS NOT NULL
-                GROUP BY ALL HAVING count(*) > 1
-            ),
-            multi AS (
+            WITH multi AS (
                 SELECT source, event_id FROM chk
                 WHERE event_id IS NOT NULL AND source IS NOT NULL
-                  AND hash(source, event_id) IN (SELECT h FROM multi_h)
                 GROUP BY ALL HAVING count(*) > 1
             ),
             k AS (
