@@ -451,6 +451,45 @@ def test_grade_aaa_with_consent_grants_the_heating_discount(db: Path, tmp_path: 
     assert withdrawn["lists"] == []
 
 
+def test_same_day_consents_cite_the_one_recorded_last(db: Path, tmp_path: Path) -> None:
+    """Two consents decided the same day: the score and the grade-based list cite the one the log
+    recorded last, on the fly and from the stored derive alike (it was an arbitrary one)."""
+    base = {"subject_id": P, "subject_name": "王芳", "source": "self", "type": "consent.scoring"}
+    load(
+        db,
+        tmp_path,
+        [
+            {**base, "event_id": "C2", "decided_on": "2024-01-02", "document_no": "consent-b"},
+            {**base, "event_id": "C1", "decided_on": "2024-01-02", "document_no": "consent-a"},
+            {
+                "subject_id": P,
+                "subject_name": "王芳",
+                "source": "civil",
+                "event_id": "H1",
+                "type": "honor.heroic_act",
+                "decided_on": "2024-05-01",
+            },
+            {
+                "subject_id": P,
+                "subject_name": "王芳",
+                "source": "civil",
+                "event_id": "V1",
+                "type": "civil.volunteer_month",
+                "decided_on": "2024-03-01",
+                "quantity": "12",
+            },
+        ],
+    )
+    file = show(db, P, "2024-06-01")
+    assert file["grade"] == "AAA"
+    [aaa] = file["lists"]
+    assert [(r["record_id"], r["document_no"]) for r in aaa["records"]] == [("C1", "consent-a")]
+    assert run_cli("derive", "--as-of", "2024-06-01", "--db", db, env=LATER).code == 0
+    stored = check(db, P, "utility.heating_discount", "2024-06-01")
+    [incentive] = stored["incentives"]
+    assert [(r["record_id"], r["document_no"]) for r in incentive["records"]] == [("C1", "consent-a")]
+
+
 # -- time travel --------------------------------------------------------------------------------
 
 
