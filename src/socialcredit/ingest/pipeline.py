@@ -19,13 +19,14 @@ import contextlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -38,6 +39,7 @@ from socialcredit.ingest.digest import RunDigest
 from socialcredit.ingest.reading import Source
 from socialcredit.ingest.report import FileProblem, FileSummary
 from socialcredit.ingest.sqlgen import (
+    GIVEN_BITS,
     UNPARSABLE,
     VERBATIM,
     Check,
@@ -50,6 +52,7 @@ from socialcredit.ingest.sqlgen import (
     render,
     row_checks,
     stage_select,
+    typed_columns,
     typed_value,
 )
 from socialcredit.settings import today
@@ -124,16 +127,21 @@ class Ingestor:
         self.chunk_rows = store.settings.ingest_chunk_rows
         self._plan = row_checks(self.catalog, today(store.settings), only_source)
         self._checks = self._plan.all
-        self._bad = self._plan.bad()
+        # ``bad`` is evaluated on every row: in its cheaper form (same verdicts, see row_checks),
+        # with the typed attribute values computed once per row
+        self._fast = row_checks(self.catalog, today(store.settings), only_source, fast=True)
+        self._typed = typed_columns(self.catalog)
+        self._bad = self._fast.bad()
         # record types seen so far, most frequent first: their checks are matched first
         self._type_counts: Counter[str] = Counter()
         self._type_order: list[str] = []
         self._failed = self._plan.failed()
-        self._attrs_json = attrs_json(self.catalog)
-        self._raw_columns = list(reading.CORE_COLUMNS) + reading.attribute_names(self.catalog)
+        self._attrs_json = attrs_json(self.catalog, self._typed)
+        self._attributes = reading.attribute_names(self.catalog)
+        self._raw_columns = list(reading.CORE_COLUMNS) + self._attributes
         # Attribute columns stay in the staged input; chk keeps only their JSON (smaller), and
         # of the other columns only what the cross-row checks and the append read.
-        attr_names = reading.attribute_names(self.catalog)
+        attr_names = self._attributes
         self._stage_only = ", ".join(ident(a) for a in [*_STAGE_ONLY, *attr_names])
         self._from_stage = "".join(f", st.{ident(a)}" for a in [*_STAGE_ONLY, *attr_names])
 
@@ -192,7 +200,7 @@ class Ingestor:
             f"ids INTEGER[], {cols}, s_code VARCHAR, kind VARCHAR, s_birth DATE, "
             "_extra VARCHAR[], _parse_error VARCHAR)",
             f"CREATE OR REPLACE TEMP TABLE deferred (_rn BIGINT, _line BIGINT, {cols}, "
-            "_extra VARCHAR[], _parse_error VARCHAR)",
+            "_extra VARCHAR[], _parse_error VARCHAR, _given BIGINT)",
             # hashes of the keys this run appended, with their seq (see _cross_checks)
             "CREATE OR REPLACE TEMP TABLE run_keys (h UBIGINT, seq BIGINT)",
             # creates recorded under a record id other than their event id (usually none)
@@ -208,7 +216,7 @@ class Ingestor:
         (runs in the read-ahead thread, the only user of ``reader`` meanwhile)."""
         for table in source.chunks(reader, self.chunk_rows, self.store.settings.max_field_bytes):
             if source.format != "jsonl":
-                table = prepare_chunk(table, self._raw_columns)
+                table = prepare_chunk(table, self._raw_columns, self._attributes)
             yield table, _fraction(reader)
 
     def _chunk(self, run: _Run, table: pa.Table, final: bool) -> None:
@@ -296,7 +304,7 @@ class Ingestor:
         )
         if not final:
             # Not found anywhere yet: keep for the final pass (the record may come later).
-            cols = ", ".join(ident(c) for c in ["_rn", "_line", *self._raw_columns, "_extra", "_parse_error"])
+            cols = ", ".join(ident(c) for c in ["_rn", "_line", *self._raw_columns, "_extra", "_parse_error", "_given"])
             self.con.execute(
                 f"""
                 INSERT INTO deferred SELECT {cols} FROM stage
@@ -336,7 +344,8 @@ class Ingestor:
         amount_re = lit(r"^[+-]?[0-9]+(\.[0-9]{1,2})?$")
         num_re = lit(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
         date_re = lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        exclude = f" EXCLUDE ({self._stage_only})"
+        exclude = f" EXCLUDE ({', '.join([self._stage_only, *self._typed.values()])})"
+        typed = "".join(f", {sql} AS {alias}" for sql, alias in self._typed.items())
         self._scratch(
             "chk",
             f"""
@@ -366,7 +375,7 @@ class Ingestor:
                         WHEN s_person AND s_org THEN coalesce({single_kind}, 'person')
                         WHEN s_person THEN 'person'
                         ELSE 'organisation'
-                    END AS kind
+                    END AS kind{typed}
                 FROM b
             ),
             d AS (
@@ -397,7 +406,7 @@ class Ingestor:
         order = [t for t, _ in self._type_counts.most_common()]
         if order != self._type_order:
             self._type_order = order
-            self._bad = self._plan.bad(order)
+            self._bad = self._fast.bad(order)
 
     def _cross_checks(self, run: _Run) -> None:
         """Build ``outcome`` for every row of the chunk that is not simply accepted."""
@@ -986,6 +995,7 @@ _STAGE_ONLY = (
     "p_person",
     "_extra",
     "_parse_error",
+    "_given",
 )
 """Staged columns that ``chk`` leaves out (it keeps their typed values, or needs them only
 for the row checks it evaluates): read from ``stage_now`` for the few rows that need them."""
@@ -1081,10 +1091,11 @@ def identity_columns(table: pa.Table) -> dict[str, pa.Array | pa.ChunkedArray]:
     }
 
 
-def prepare_chunk(table: pa.Table, columns: list[str]) -> pa.Table:
+def prepare_chunk(table: pa.Table, columns: list[str], attributes: Sequence[str]) -> pa.Table:
     """Normalise a CSV or Parquet chunk in Arrow (vectorised): empty text becomes null, codes
-    and attributes are trimmed (names and document numbers stay verbatim), and the identity
-    codes are validated."""
+    and attributes are trimmed (names and document numbers stay verbatim), the identity
+    codes are validated, and ``_given`` tells which of ``attributes`` (bit i for the i-th)
+    each row gives (as ``given_sql`` does in SQL)."""
     out: dict[str, pa.Array | pa.ChunkedArray] = {"_rn": table.column("_rn")}
     n = table.num_rows
     for name in columns:
@@ -1103,7 +1114,20 @@ def prepare_chunk(table: pa.Table, columns: list[str]) -> pa.Table:
             pa.table({"subject_id": out["subject_id"], "person_id": out.get("person_id", pa.nulls(n, pa.string()))})
         )
     )
+    out["_given"] = _given_column([out[a] for a in attributes], n)
     return pa.table(out)
+
+
+def _given_column(columns: Sequence[pa.Array | pa.ChunkedArray], n: int) -> pa.Array:
+    """Bit i set where the i-th column is not null (null throughout when there are more
+    columns than ``GIVEN_BITS``)."""
+    if len(columns) > GIVEN_BITS:
+        return pa.nulls(n, pa.int64())
+    given = np.zeros(n, np.int64)
+    for i, col in enumerate(columns):
+        if col.null_count < n:
+            given |= np.asarray(pc.is_valid(col), np.int64) << i
+    return pa.array(given)
 
 
 def iter_json_lines(rows: list[dict[str, Any]]) -> Iterator[str]:

@@ -122,7 +122,12 @@ class CheckPlan:
         return out
 
     def _typed(
-        self, render_group: Callable[[list[RowCheck], int], str], empty: str, join: str, first: Sequence[str] = ()
+        self,
+        render_group: Callable[[list[RowCheck], int], str],
+        empty: str,
+        join: str,
+        first: Sequence[str] = (),
+        merge: bool = False,
     ) -> str:
         branches: dict[str, str] = {}
         offset = len(self.core)
@@ -132,13 +137,16 @@ class CheckPlan:
             if tchecks:
                 parts.append(render_group(tchecks, offset))
             offset += len(tchecks)
-            actions = []
+            bodies: dict[str, str] = {}
             for action, checks in self.by_action.get(rtype, {}).items():
-                if checks:
-                    actions.append(f"WHEN {lit(action)} THEN {render_group(checks, offset)}")
+                bodies[action] = render_group(checks, offset) if checks else empty
                 offset += len(checks)
-            if actions:
-                parts.append(f"CASE action {' '.join(actions)} ELSE {empty} END")
+            if merge:
+                parts.extend(_merged_cases(bodies, empty))
+            else:
+                actions = [f"WHEN {lit(a)} THEN {body}" for a, body in bodies.items() if body != empty]
+                if actions:
+                    parts.append(f"CASE action {' '.join(actions)} ELSE {empty} END")
             if parts:
                 body = parts[0] if len(parts) == 1 else join.format(*parts)
                 branches[rtype] = f"WHEN {lit(rtype)} THEN {body}"
@@ -151,7 +159,10 @@ class CheckPlan:
         """True when the row fails any check (a NULL condition does not fail). The record types
         in ``first`` (the most frequent, say) are matched first; the result is the same."""
         core = " OR ".join(f"({c.bad})" for c in self.core) or "FALSE"
-        typed = self._typed(lambda cs, _: " OR ".join(f"({c.bad})" for c in cs), "FALSE", "({}) OR ({})", first)
+        # (actions whose checks read the same are merged: see _merged_cases)
+        typed = self._typed(
+            lambda cs, _: " OR ".join(f"({c.bad})" for c in cs), "FALSE", "({}) OR ({})", first, merge=True
+        )
         return f"coalesce(({core}) OR ({typed}), FALSE)"
 
     def failed(self) -> str:
@@ -166,23 +177,41 @@ class CheckPlan:
         return f"list_filter(list_concat({core}, {typed}), lambda x: x IS NOT NULL)"
 
 
+def _merged_cases(bodies: dict[str, str], empty: str) -> list[str]:
+    """The per-action part of a type's ``bad`` condition, with the actions whose conditions
+    read the same merged, the largest group as the ELSE branch (no CASE at all when every
+    action reads the same). A row whose action the type does not take meets that ELSE
+    branch, but it is bad anyway: the type-level check action_not_allowed (or the core
+    check invalid_action) fails."""
+    groups: dict[str, list[str]] = {}
+    for action, body in bodies.items():
+        groups.setdefault(body, []).append(action)
+    if not groups:
+        return []
+    rest = max(groups, key=lambda body: len(groups[body]))
+    whens = [f"WHEN action IN {lit_set(actions)} THEN {body}" for body, actions in groups.items() if body != rest]
+    if not whens:
+        return [] if rest == empty else [rest]
+    return [f"CASE {' '.join(whens)} ELSE {rest} END"]
+
+
 # -- staging --------------------------------------------------------------------------------
 
 
 def stage_select(source: Source, catalog: Catalog, table: str) -> str:
     """SELECT over an input chunk giving every core and attribute column as text (NULL when
     empty; codes trimmed, names and document numbers verbatim), plus ``_rn`` (ordinal),
-    ``_line`` (physical line, provisional for irregular CSV), ``_extra`` (unknown keys) and
-    ``_parse_error``."""
+    ``_line`` (physical line, provisional for irregular CSV), ``_extra`` (unknown keys),
+    ``_parse_error`` and ``_given`` (the attributes given, see ``given_bits``)."""
     attrs = attribute_names(catalog)
     names = list(CORE_COLUMNS) + attrs
     if source.format == "jsonl":
-        return _jsonl_select(attrs, table)
+        return f"SELECT *, {given_sql(attrs)} AS _given FROM ({_jsonl_select(attrs, table)})"
     # CSV and Parquet chunks arrive normalised (see pipeline.prepare_chunk), with every
     # column present and the identity columns added.
     line = "_rn + 2" if source.format == "csv" else "_rn + 1"
     cols = ", ".join(ident(name) for name in names)
-    ids = "s_code, s_person, s_org, s_birth, p_code, p_person"
+    ids = "s_code, s_person, s_org, s_birth, p_code, p_person, _given"
     return (
         f"SELECT _rn, {line} AS _line, {cols}, {ids}, "
         f"CAST(NULL AS VARCHAR[]) AS _extra, CAST(NULL AS VARCHAR) AS _parse_error FROM {table}"
@@ -251,16 +280,68 @@ def typed_value(name: str, spec: AttributeSpec, col: str | None = None) -> str:
     return col
 
 
-def json_value(name: str, spec: AttributeSpec) -> str:
-    """SQL giving the attribute as a JSON value for the stored ``attrs``."""
+def json_value(name: str, spec: AttributeSpec, typed: Mapping[str, str] | None = None) -> str:
+    """SQL giving the attribute as a JSON value for the stored ``attrs`` (``typed``: see
+    ``typed_columns``)."""
+    value = _typed(name, spec, typed)
     if spec.type == "date":
-        return f"CAST({typed_value(name, spec)} AS VARCHAR)"
-    return typed_value(name, spec)
+        return f"CAST({value} AS VARCHAR)"
+    return value
 
 
-def condition_sql(name: str, cond: Condition, spec: AttributeSpec, value_sql: str | None = None) -> str:
+_COMPUTED = ("integer", "number", "date", "boolean")
+"""Attribute types whose typed value is computed from the text (see ``typed_columns``)."""
+
+
+def typed_columns(catalog: Catalog) -> dict[str, str]:
+    """The typed values the checks of a record type compute from attribute text (integers,
+    numbers, dates, booleans), each with a column alias: a query computes each one once per
+    row under its alias instead of once per check that reads it."""
+    out: dict[str, str] = {}
+    for rt in catalog.record_types.values():
+        for action in ["create", *rt.follow_ups]:
+            for name, spec in attrs_for(rt, action).items():
+                if spec.type in _COMPUTED:
+                    out.setdefault(typed_value(name, spec), f"_tv{len(out)}")
+    return out
+
+
+def _typed(name: str, spec: AttributeSpec, typed: Mapping[str, str] | None) -> str:
+    value = typed_value(name, spec)
+    return typed.get(value, value) if typed else value
+
+
+GIVEN_BITS = 63
+"""Most attributes the ``_given`` bit set can describe (one BIGINT)."""
+
+
+def given_bits(catalog: Catalog) -> dict[str, int] | None:
+    """Bit of every attribute in ``_given``, the BIGINT whose bit i is set when the row gives
+    attribute i (``attribute_names`` order); None when there are too many attributes."""
+    names = attribute_names(catalog)
+    return {n: 1 << i for i, n in enumerate(names)} if len(names) <= GIVEN_BITS else None
+
+
+def given_sql(names: Sequence[str]) -> str:
+    """SQL computing ``_given`` from the attribute columns ``names`` (in bit order); NULL
+    when there are too many (the checks then test the columns one by one)."""
+    if len(names) > GIVEN_BITS:
+        return "CAST(NULL AS BIGINT)"
+    if not names:
+        return "CAST(0 AS BIGINT)"
+    terms = " + ".join(f"CASE WHEN {ident(n)} IS NOT NULL THEN {1 << i} ELSE 0 END" for i, n in enumerate(names))
+    return f"CAST({terms} AS BIGINT)"
+
+
+def condition_sql(
+    name: str,
+    cond: Condition,
+    spec: AttributeSpec,
+    value_sql: str | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> str:
     """SQL that is true when the attribute satisfies the catalog condition."""
-    value = value_sql or typed_value(name, spec)
+    value = value_sql or _typed(name, spec, typed)
     if cond.present is not None:
         return f"({value} IS {'NOT ' if cond.present else ''}NULL)"
     items = cond.in_ if cond.in_ is not None else cond.not_in
@@ -282,9 +363,9 @@ def attrs_for(rt: RecordType, action: str) -> dict[str, AttributeSpec]:
     return fu.attributes if fu is not None else {}
 
 
-def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
+def _attr_checks(name: str, spec: AttributeSpec, aliases: Mapping[str, str] | None) -> list[RowCheck]:
     col = ident(name)
-    typed = typed_value(name, spec)
+    typed = _typed(name, spec, aliases)
     checks: list[RowCheck] = []
     if spec.required:
         checks.append(RowCheck(f"{col} IS NULL", name, "required", f"{name} is required"))
@@ -368,10 +449,18 @@ def _attr_checks(name: str, spec: AttributeSpec) -> list[RowCheck]:
     return checks
 
 
-def row_checks(catalog: Catalog, today: date, only_source: str | None = None) -> CheckPlan:
+def row_checks(catalog: Catalog, today: date, only_source: str | None = None, fast: bool = False) -> CheckPlan:
     """Row-local checks of the staged columns, with ``etype`` the effective record type and
     ``kind`` the subject's kind; ``today`` bounds decision dates; with ``only_source`` (an
-    agency's submission) rows of any other source are refused."""
+    agency's submission) rows of any other source are refused.
+
+    ``fast`` gives the cheaper forms that only ``CheckPlan.bad`` uses: typed attribute values
+    read from the ``typed_columns`` aliases, the attributes a row gives from ``_given`` (see
+    ``given_bits``), and the type-level source and action checks without the part a core
+    check already covers. On every row that passes the core checks each fast check gives the
+    verdict of its full form, so ``bad`` is unchanged; the full forms name the failed checks."""
+    aliases = typed_columns(catalog) if fast else None
+    bits = given_bits(catalog) if fast else None
     sources = lit_set(list(catalog.sources))
     types = lit_set(list(catalog.record_types))
     actions = lit_set(list(ACTIONS))
@@ -484,7 +573,10 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None) ->
         concerns = " and ".join(k + "s" for k in rt.subjects)
         tchecks = [
             RowCheck(
-                f"source IN {sources} AND source NOT IN {lit_set(rt.sources)}",
+                # (fast: an unknown source fails the core check unknown_source)
+                f"source NOT IN {lit_set(rt.sources)}"
+                if fast
+                else f"source IN {sources} AND source NOT IN {lit_set(rt.sources)}",
                 "source",
                 "source_not_allowed",
                 "source {source} may not submit " + code + " records (allowed: " + ", ".join(rt.sources) + ")",
@@ -496,7 +588,10 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None) ->
                 "{s_code} identifies a subject of kind {kind}; " + code + " concerns " + concerns + " only",
             ),
             RowCheck(
-                f"action NOT IN {lit_set(allowed_actions)} AND action IN {actions}",
+                # (fast: an unknown action fails the core check invalid_action)
+                f"action NOT IN {lit_set(allowed_actions)}"
+                if fast
+                else f"action NOT IN {lit_set(allowed_actions)} AND action IN {actions}",
                 "action",
                 "action_not_allowed",
                 code + " records take no {action} events (allowed: " + ", ".join(allowed_actions) + ")",
@@ -544,12 +639,14 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None) ->
             specs = attrs_for(rt, action)
             achecks: list[RowCheck] = []
             for name, spec in specs.items():
-                achecks.extend(_attr_checks(name, spec))
+                achecks.extend(_attr_checks(name, spec, aliases))
             others = [a for a in all_attrs if a not in specs]
             if others:
                 achecks.append(
                     RowCheck(
-                        " OR ".join(f"{ident(a)} IS NOT NULL" for a in others),
+                        f"(_given & {sum(bits[a] for a in others)}) <> 0"
+                        if bits is not None
+                        else " OR ".join(f"{ident(a)} IS NOT NULL" for a in others),
                         "attrs",
                         "attribute_not_allowed",
                         f"{code} {action} events take no attribute(s) other than: " + (", ".join(specs) or "none"),
@@ -557,23 +654,28 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None) ->
                 )
             if action == "create":
                 for con in rt.constraints:
-                    when = " AND ".join(condition_sql(n, c, rt.attributes[n]) for n, c in con.when.items())
-                    then = " AND ".join(condition_sql(n, c, rt.attributes[n]) for n, c in con.then.items())
+                    when = " AND ".join(
+                        condition_sql(n, c, rt.attributes[n], typed=aliases) for n, c in con.when.items()
+                    )
+                    then = " AND ".join(
+                        condition_sql(n, c, rt.attributes[n], typed=aliases) for n, c in con.then.items()
+                    )
                     achecks.append(RowCheck(f"{when} AND NOT ({then})", "attrs", con.code, con.message))
             by_action[code][action] = achecks
     return CheckPlan(core, by_type, by_action)
 
 
-def attrs_json(catalog: Catalog) -> str:
+def attrs_json(catalog: Catalog, typed: Mapping[str, str] | None = None) -> str:
     """SQL building the stored ``attrs`` JSON text of a row from its effective type and action:
-    only the attributes given (NULL for rows of types without attributes)."""
+    only the attributes given (NULL for rows of types without attributes); ``typed``: see
+    ``typed_columns``."""
     branches = []
     for code, rt in catalog.record_types.items():
         inner = []
         for action in ["create", *rt.follow_ups]:
             specs = attrs_for(rt, action)
             if specs:
-                pairs = ", ".join(f"{lit(n)}, {json_value(n, s)}" for n, s in specs.items())
+                pairs = ", ".join(f"{lit(n)}, {json_value(n, s, typed)}" for n, s in specs.items())
                 # merge_patch onto {} drops the attributes that were not given (null)
                 inner.append(f"WHEN {lit(action)} THEN CAST(json_merge_patch('{{}}', json_object({pairs})) AS VARCHAR)")
         if inner:
