@@ -556,6 +556,8 @@ class Ingestor:
             WHERE c.is_fu AND c._rn NOT IN (SELECT _rn FROM outcome)
             """,
         )
+        if not self.con.execute("SELECT count(*) FROM fu_state").fetchall()[0][0]:
+            return  # (no follow-ups left to check in this chunk)
         checks = [
             Check(
                 "s.missing AND s.rec_line IS NULL",
