@@ -229,30 +229,33 @@ class DecisionIndex:
             self._screen_ready = True
         return "screen_known"
 
-    def _look_up(self, rows: np.ndarray, codes: pa.Array, r: np.ndarray, g: np.ndarray, found: np.ndarray) -> None:
-        """Fill the masks of the rows (0-based) whose code is known, by a hash join."""
+    def _look_up(self, rows: np.ndarray, codes: pa.Array, bit: int, flags: np.ndarray) -> None:
+        """Set the ``flags`` of the rows (0-based) whose code is known, by a hash join: 1 known,
+        2 restricted for the action of ``bit``, 4 granted an incentive for it (one small
+        column comes back from the join, not the masks)."""
         table = self._screen_table()
         con = self.store.con
         con.register("screen_query", pa.table({"row": pa.array(rows), "code": codes}))
         try:
-            hits = con.sql(f"SELECT q.row, k.r, k.g FROM screen_query q JOIN {table} k ON k.code = q.code").fetchnumpy()
+            hits = con.sql(
+                "SELECT q.row, CAST(1 + CASE WHEN k.r & $bit <> 0 THEN 2 ELSE 0 END "
+                "+ CASE WHEN k.g & $bit <> 0 THEN 4 ELSE 0 END AS UTINYINT) AS f "
+                f"FROM screen_query q JOIN {table} k ON k.code = q.code",
+                params={"bit": bit},
+            ).fetchnumpy()
         finally:
             con.unregister("screen_query")
-        at = np.asarray(hits["row"], np.int64)
-        r[at] = np.asarray(hits["r"], np.uint64)
-        g[at] = np.asarray(hits["g"], np.uint64)
-        found[at] = True
+        flags[np.asarray(hits["row"], np.int64)] = np.asarray(hits["f"], np.uint8)
 
     def answer(self, values: pa.Array | pa.ChunkedArray, action: str) -> pa.Table:
         """Answer one action for every code of a column (not logged: see ``screen``). Codes are
         looked up as given; those not found are validated and compacted, then looked up again."""
-        bit = np.uint64(self.bit[action])
+        bit = int(self.bit[action])
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         n = len(values)
-        r = np.zeros(n, np.uint64)
-        g = np.zeros(n, np.uint64)
-        found = np.zeros(n, np.bool_)
-        self._look_up(np.arange(n, dtype=np.int64), values, r, g, found)
+        flags = np.zeros(n, np.uint8)
+        self._look_up(np.arange(n, dtype=np.int64), values, bit, flags)
+        found = (flags & 1) != 0
         canonical = values
         valid = found.copy()
         if not found.all():
@@ -266,7 +269,8 @@ class DecisionIndex:
             changed = pc.and_(pc.is_valid(fixed), pc.not_equal(fixed, values.take(pa.array(idx))))
             again = idx[pc.fill_null(changed, False).to_numpy(zero_copy_only=False)]
             if len(again):
-                self._look_up(again, canonical.take(pa.array(again)), r, g, found)
+                self._look_up(again, canonical.take(pa.array(again)), bit, flags)
+                found = (flags & 1) != 0
         result = pa.table(
             {
                 "row": pa.array(np.arange(1, n + 1)),
@@ -274,8 +278,8 @@ class DecisionIndex:
                 "code": canonical,
                 "valid": pa.array(valid),
                 "known": pa.array(found),
-                "allowed": pa.array((r & bit) == 0),
-                "granted": pa.array((g & bit) != 0),
+                "allowed": pa.array((flags & 2) == 0),
+                "granted": pa.array((flags & 4) != 0),
             }
         )
         return result
