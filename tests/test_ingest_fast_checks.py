@@ -172,3 +172,34 @@ def test_fast_and_full_row_checks_agree(tmp_path_factory: Any, batch: list[dict[
     reference = _ingest(tmp, csv_path, full=True)
     assert _ingest(tmp, csv_path, full=False) == reference
     assert _ingest(tmp, jsonl_path, full=False) == _ingest(tmp, jsonl_path, full=True)
+
+
+def test_catalogs_with_more_attributes_than_bits_check_the_columns(tmp_path: Path, monkeypatch: Any) -> None:
+    """With more attribute names than ``_given`` has bits, ``_given`` is null and the fast form
+    tests the attribute columns one by one; verdicts still match the full form."""
+    import socialcredit.ingest.pipeline as pipeline
+    import socialcredit.ingest.sqlgen as sqlgen
+
+    monkeypatch.setattr(sqlgen, "GIVEN_BITS", 3)
+    monkeypatch.setattr(pipeline, "GIVEN_BITS", 3)
+    assert given_bits(CATALOG) is None
+    fast = row_checks(CATALOG, today(Settings(today="2026-11-26")), fast=True)
+    assert "_given" not in fast.bad()
+    batch = [
+        {
+            "event_id": f"T{i}",
+            "source": "traffic",
+            "subject_id": PEOPLE[0],
+            "subject_name": "王芳",
+            "type": "traffic.violation",
+            "decided_on": "2025-06-30",
+            name: value,
+        }
+        for i, (name, value) in enumerate([("ground", "2"), ("severity", "serious"), ("year", ""), ("role", " ")])
+    ]
+    path = write_csv(tmp_path / "batch.csv", batch, header=[*CORE_COLUMNS, *ATTRIBUTES])
+    rejected, events = _ingest(tmp_path, path, full=False)
+    assert (rejected, events) == _ingest(tmp_path, path, full=True)
+    assert [r[0] for r in rejected] == [0, 1]  # (an empty or blank attribute is not given)
+    assert "attribute_not_allowed" in rejected[0][1]
+    assert len(events) == 2

@@ -141,9 +141,8 @@ class Ingestor:
         self._raw_columns = list(reading.CORE_COLUMNS) + self._attributes
         # Attribute columns stay in the staged input; chk keeps only their JSON (smaller), and
         # of the other columns only what the cross-row checks and the append read.
-        attr_names = self._attributes
-        self._stage_only = ", ".join(ident(a) for a in [*_STAGE_ONLY, *attr_names])
-        self._from_stage = "".join(f", st.{ident(a)}" for a in [*_STAGE_ONLY, *attr_names])
+        self._stage_only = ", ".join(ident(a) for a in [*_STAGE_ONLY, *self._attributes])
+        self._from_stage = "".join(f", st.{ident(a)}" for a in [*_STAGE_ONLY, *self._attributes])
 
     # -- public -----------------------------------------------------------------------------
 

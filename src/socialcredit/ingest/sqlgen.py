@@ -283,7 +283,7 @@ def typed_value(name: str, spec: AttributeSpec, col: str | None = None) -> str:
 def json_value(name: str, spec: AttributeSpec, typed: Mapping[str, str] | None = None) -> str:
     """SQL giving the attribute as a JSON value for the stored ``attrs`` (``typed``: see
     ``typed_columns``)."""
-    value = _typed(name, spec, typed)
+    value = _typed_sql(name, spec, typed)
     if spec.type == "date":
         return f"CAST({value} AS VARCHAR)"
     return value
@@ -306,7 +306,8 @@ def typed_columns(catalog: Catalog) -> dict[str, str]:
     return out
 
 
-def _typed(name: str, spec: AttributeSpec, typed: Mapping[str, str] | None) -> str:
+def _typed_sql(name: str, spec: AttributeSpec, typed: Mapping[str, str] | None) -> str:
+    """``typed_value``, or its alias in ``typed`` (see ``typed_columns``)."""
     value = typed_value(name, spec)
     return typed.get(value, value) if typed else value
 
@@ -341,7 +342,7 @@ def condition_sql(
     typed: Mapping[str, str] | None = None,
 ) -> str:
     """SQL that is true when the attribute satisfies the catalog condition."""
-    value = value_sql or _typed(name, spec, typed)
+    value = value_sql or _typed_sql(name, spec, typed)
     if cond.present is not None:
         return f"({value} IS {'NOT ' if cond.present else ''}NULL)"
     items = cond.in_ if cond.in_ is not None else cond.not_in
@@ -365,7 +366,7 @@ def attrs_for(rt: RecordType, action: str) -> dict[str, AttributeSpec]:
 
 def _attr_checks(name: str, spec: AttributeSpec, aliases: Mapping[str, str] | None) -> list[RowCheck]:
     col = ident(name)
-    typed = _typed(name, spec, aliases)
+    typed = _typed_sql(name, spec, aliases)
     checks: list[RowCheck] = []
     if spec.required:
         checks.append(RowCheck(f"{col} IS NULL", name, "required", f"{name} is required"))
