@@ -41,6 +41,23 @@ def check(db: Path, subject: str, action: str, day: str, *extra: str) -> dict[st
     return data
 
 
+def screen_allowed(db: Path, tmp_path: Path, codes: list[str], action: str, day: str) -> list[bool]:
+    """``allowed`` per code from `screen`, checking that the decision index answered."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from socialcredit.decide.screenlog import read_screening
+
+    src, out = tmp_path / f"codes{next(_n)}.csv", tmp_path / f"screened{next(_n)}.csv"
+    pacsv.write_csv(pa.table({"subject_id": codes}), src)
+    res = run_cli("screen", src, "--action", action, "--out", out, "--db", db, "--as-of", day, "--json", env=LATER)
+    assert res.code == 0, res.err
+    rows = pacsv.read_csv(out).to_pylist()
+    screen_id = str(rows[0]["decision_id"]).split(":")[0]
+    assert read_screening(db.parent / (db.name + ".screenings") / f"{screen_id}.arrow")[0]["source"] == "index"
+    return [bool(r["allowed"]) for r in rows]
+
+
 def show(db: Path, subject: str, day: str, *extra: str) -> dict[str, Any]:
     res = run_cli("show", subject, "--db", db, "--as-of", day, "--json", *extra, env=LATER)
     assert res.code == 0, res.err
@@ -231,6 +248,10 @@ def test_s19_legal_representative_reached_through_the_company_and_exempted_by_th
     assert exempted["allowed"]
     assert exempted["lifted"][0]["exemptions"][0]["record_id"] == "X1"
     assert not check(db, REP, "rail.g.second", "2025-03-15")["allowed"]  # only the approved actions
+    # the same answers from the decision index over a stored derive (what `screen` uses)
+    assert run_cli("derive", "--as-of", "2025-03-15", "--db", db, env=LATER).code == 0
+    assert screen_allowed(db, tmp_path, [REP, ORG, P3], "flight.economy", "2025-03-15") == [True, False, True]
+    assert screen_allowed(db, tmp_path, [REP, ORG, P3], "rail.g.second", "2025-03-15") == [False, False, True]
     assert not check(db, REP, "flight.economy", "2025-05-01")["allowed"]  # approval expired
     # the role ends: the reach ends
     load(db, tmp_path, [follow("R1-end", "registry", "delist", "R1", "2025-06-01", reason="role_ended")])

@@ -133,20 +133,70 @@ class DecisionIndex:
         return mask
 
     def _load(self) -> None:
+        """The masks of every subject some stored measure governs (aggregated in the database,
+        kept as an Arrow table for ``screen``), and the codes on file."""
         con = self.store.con
-        exempt: dict[tuple[str, str], int] = {}
-        for subject, etype, actions in con.execute("SELECT subject_id, type, actions FROM d_exemptions").fetchall():
-            key = (subject, etype)
-            exempt[key] = exempt.get(key, 0) | self._mask(json.loads(actions))
-        for subject, measure, kind in con.execute("SELECT subject_id, measure, kind FROM d_measures").fetchall():
-            mask = self.measure_mask[measure]
-            self.governed[subject] = self.governed.get(subject, 0) | mask
-            if kind == "incentive":
-                self.granted[subject] = self.granted.get(subject, 0) | mask
-                continue
-            for etype in self.catalog.measures[measure].exemptions:
-                mask &= ~exempt.get((subject, etype), 0)
-            self.restricted[subject] = self.restricted.get(subject, 0) | mask
+        # masks of the measures, and of the distinct action lists of the exemptions
+        measures = pa.table(
+            {
+                "measure": list(self.measure_mask),
+                "mask": pa.array(list(self.measure_mask.values()), pa.uint64()),
+            }
+        )
+        lifts = pa.table(
+            {
+                "measure": [m for m, spec in self.catalog.measures.items() for _ in spec.exemptions],
+                "type": [t for spec in self.catalog.measures.values() for t in spec.exemptions],
+            },
+            schema=pa.schema([("measure", pa.string()), ("type", pa.string())]),
+        )
+        lists = [str(r[0]) for r in con.execute("SELECT DISTINCT actions FROM d_exemptions").fetchall()]
+        exempt = pa.table(
+            {"actions": lists, "mask": pa.array([self._mask(json.loads(a)) for a in lists], pa.uint64())},
+            schema=pa.schema([("actions", pa.string()), ("mask", pa.uint64())]),
+        )
+        for name, table in (("index_measure_masks", measures), ("index_lifts", lifts), ("index_exempt", exempt)):
+            con.register(name, table)
+        try:
+            # a restriction keeps the actions its measure governs less those that the subject's
+            # exemptions of the types the measure names lift
+            self._masks = con.sql(
+                """
+                WITH m AS (
+                    SELECT d.subject_id, d.measure, d.kind, mm.mask
+                    FROM d_measures d JOIN index_measure_masks mm USING (measure)
+                ),
+                ex AS (
+                    SELECT e.subject_id, e.type, bit_or(x.mask) AS mask
+                    FROM d_exemptions e JOIN index_exempt x USING (actions) GROUP BY ALL
+                ),
+                lifted AS (
+                    SELECT m.subject_id, m.measure, bit_or(ex.mask) AS mask
+                    FROM (SELECT DISTINCT subject_id, measure FROM m WHERE kind <> 'incentive') m
+                      JOIN index_lifts l USING (measure)
+                      JOIN ex ON ex.subject_id = m.subject_id AND ex.type = l.type
+                    GROUP BY ALL
+                )
+                SELECT m.subject_id AS code,
+                       bit_or(m.mask) AS governed,
+                       bit_or(m.mask) FILTER (WHERE m.kind = 'incentive') AS granted,
+                       bit_or(m.mask & ~coalesce(l.mask, CAST(0 AS UBIGINT))) FILTER (WHERE m.kind <> 'incentive')
+                           AS restricted
+                FROM m LEFT JOIN lifted l USING (subject_id, measure)
+                GROUP BY m.subject_id
+                """
+            ).to_arrow_table()
+        finally:
+            for name in ("index_measure_masks", "index_lifts", "index_exempt"):
+                con.unregister(name)
+        codes = self._masks.column("code").to_pylist()
+        self.governed = dict(zip(codes, self._masks.column("governed").to_pylist(), strict=True))
+        for name, target in (("granted", self.granted), ("restricted", self.restricted)):
+            target.update(
+                (code, mask)
+                for code, mask in zip(codes, self._masks.column(name).to_pylist(), strict=True)
+                if mask is not None
+            )
         mark = self.store.published_seq()
         # on file: every subject with records, and every person whom a measure reaches through
         # a role in an organisation (a legal representative need have no record of their own)
@@ -212,19 +262,20 @@ class DecisionIndex:
     def _screen_table(self) -> str:
         """A temporary table of the known codes with their restricted and granted masks (built once)."""
         if not self._screen_ready:
-            codes = self.known_codes.column(0).to_pylist()
-            masks = pa.table(
-                {
-                    "code": self.known_codes.column(0),
-                    "r": pa.array([self.restricted.get(c, 0) for c in codes], pa.uint64()),
-                    "g": pa.array([self.granted.get(c, 0) for c in codes], pa.uint64()),
-                }
-            )
             con = self.store.con
-            con.register("screen_masks", masks)
+            con.register("screen_codes", self.known_codes)
+            con.register("screen_masks", self._masks)
             try:
-                con.execute("CREATE OR REPLACE TEMP TABLE screen_known AS SELECT * FROM screen_masks")
+                con.execute(
+                    """
+                    CREATE OR REPLACE TEMP TABLE screen_known AS
+                    SELECT k.subject_id AS code, coalesce(x.restricted, CAST(0 AS UBIGINT)) AS r,
+                           coalesce(x.granted, CAST(0 AS UBIGINT)) AS g
+                    FROM screen_codes k LEFT JOIN screen_masks x ON x.code = k.subject_id
+                    """
+                )
             finally:
+                con.unregister("screen_codes")
                 con.unregister("screen_masks")
             self._screen_ready = True
         return "screen_known"
