@@ -172,7 +172,7 @@ class DecisionIndex:
                 ),
                 lifted AS (
                     SELECT m.subject_id, m.measure, bit_or(ex.mask) AS mask
-                    FROM (SELECT DISTINCT subject_id, measure FROM m WHERE kind <> 'incentive') m
+                    FROM (SELECT DISTINCT subject_id, measure FROM m WHERE kind IS DISTINCT FROM 'incentive') m
                       JOIN index_lifts l USING (measure)
                       JOIN ex ON ex.subject_id = m.subject_id AND ex.type = l.type
                     GROUP BY ALL
@@ -180,8 +180,8 @@ class DecisionIndex:
                 SELECT m.subject_id AS code,
                        bit_or(m.mask) AS governed,
                        bit_or(m.mask) FILTER (WHERE m.kind = 'incentive') AS granted,
-                       bit_or(m.mask & ~coalesce(l.mask, CAST(0 AS UBIGINT))) FILTER (WHERE m.kind <> 'incentive')
-                           AS restricted
+                       bit_or(m.mask & ~coalesce(l.mask, CAST(0 AS UBIGINT)))
+                           FILTER (WHERE m.kind IS DISTINCT FROM 'incentive') AS restricted
                 FROM m LEFT JOIN lifted l USING (subject_id, measure)
                 GROUP BY m.subject_id
                 """
