@@ -143,11 +143,9 @@ class DecisionIndex:
                 "mask": pa.array(list(self.measure_mask.values()), pa.uint64()),
             }
         )
+        pairs = [(m, t) for m, spec in self.catalog.measures.items() for t in spec.exemptions]
         lifts = pa.table(
-            {
-                "measure": [m for m, spec in self.catalog.measures.items() for _ in spec.exemptions],
-                "type": [t for spec in self.catalog.measures.values() for t in spec.exemptions],
-            },
+            {"measure": [m for m, _ in pairs], "type": [t for _, t in pairs]},
             schema=pa.schema([("measure", pa.string()), ("type", pa.string())]),
         )
         lists = [str(r[0]) for r in con.execute("SELECT DISTINCT actions FROM d_exemptions").fetchall()]
