@@ -14,6 +14,7 @@ import pyarrow as pa
 from socialcredit.catalog import catalog_version, load_default
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.store.migrations import RECORD_SEQ_FILL
 
 from records import organisations, persons
 
@@ -129,10 +130,11 @@ def build(db: Path, subjects: int, events: int, seed: int = 11, memory_limit: st
             INSERT INTO events
             SELECT row_number() OVER () AS seq, 1, source, event_id, action, record_id, subject_id, subject_kind,
                    subject_name, type, decided_on, document_no, NULL, quantity, attrs, {now}, '{version}',
-                   'synthetic', 0
+                   'synthetic', 0, NULL
             FROM (SELECT * FROM ev UNION ALL SELECT * FROM fu) ORDER BY decided_on
             """
         )
+        con.execute(RECORD_SEQ_FILL)
         n = int(con.execute("SELECT max(seq) FROM events").fetchall()[0][0])
         store.con.execute(
             "INSERT INTO subjects SELECT subject_id, kind, '名', 1, TIMESTAMPTZ '2026-11-26 00:00:00+00' FROM subj"

@@ -95,7 +95,7 @@ def test_unpublished_rows_are_invisible_and_discarded(db: Path, tmp_path: Path) 
     con.execute(
         "INSERT INTO events SELECT seq + 100, run_id + 1, source, 'ORPHAN', action, 'ORPHAN', subject_id, "
         "subject_kind, subject_name, type, decided_on, document_no, amount, quantity, attrs, "
-        "recorded_at, catalog_version, file, line FROM events"
+        "recorded_at, catalog_version, file, line, record_seq FROM events"
     )
     con.close()
     assert event_count(db) == 1
@@ -177,3 +177,68 @@ def test_digests_recorded_at_ingest_match_the_stored_events(db: Path, tmp_path: 
     res = run_cli("verify", "--db", db, "--json")
     assert res.code == 0, res.err
     assert res.json()["intact"] is True
+
+
+def _record_seqs(db: Path) -> dict[str, str | None]:
+    """Each event's ``record_seq``, as the event id of the create it points at."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT e.event_id, c.event_id FROM events e LEFT JOIN events c ON c.seq = e.record_seq"
+        ).fetchall()
+        seqs = con.execute("SELECT event_id, action, record_seq FROM events").fetchall()
+    finally:
+        con.close()
+    assert all((rs is None) == (action == "create") for _, action, rs in seqs)
+    return dict(rows)
+
+
+def test_follow_ups_carry_their_records_seq_and_an_older_log_is_migrated(db: Path, tmp_path: Path) -> None:
+    """``record_seq`` of a follow-up is the seq of its record's create: for a record created
+    in the same chunk, earlier in the file (a follow-up before its create waits for the final
+    pass), or in an earlier run. Migration 5 fills it the same way in a log written without it."""
+
+    def row(event_id: str, **fields: str) -> dict[str, str]:
+        base = {
+            "event_id": event_id,
+            "source": "court",
+            "subject_id": person(),
+            "subject_name": "王芳",
+            "type": "court.defaulter",
+            "decided_on": "2025-01-02",
+            "document_no": f"D-{event_id}",
+            "ground": "1",
+        }
+        return {**base, **fields}
+
+    def follow(event_id: str, action: str, record: str) -> dict[str, str]:
+        return {
+            "event_id": event_id,
+            "source": "court",
+            "action": action,
+            "record_id": record,
+            "decided_on": "2025-03-01",
+        }
+
+    first = write_csv(
+        tmp_path / "a.csv", [follow("F0", "perform", "R2"), row("C1"), follow("P1", "perform", "C1"), row("R2")]
+    )
+    assert ingest(db, first, rejects=tmp_path / "a.rej").json()["accepted"] == 4
+    second = write_csv(tmp_path / "b.csv", [follow("D1", "delist", "C1") | {"reason": "performed"}])
+    assert ingest(db, second, rejects=tmp_path / "b.rej").json()["accepted"] == 1
+    expected = {"C1": None, "R2": None, "F0": "R2", "P1": "C1", "D1": "C1"}
+    assert _record_seqs(db) == expected
+    shown = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
+
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE events DROP COLUMN record_seq")
+    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.close()
+    res = run_cli("init", "--db", db, "--json")
+    assert res.code == 0, res.err
+    assert res.json()["migrations_applied"] == [5]
+    assert _record_seqs(db) == expected
+    again = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
+    assert again == shown
+    history = {r["record_id"]: [h["event_id"] for h in r["history"]] for r in shown["records"]}
+    assert history == {"C1": ["C1", "P1", "D1"], "R2": ["F0", "R2"]}

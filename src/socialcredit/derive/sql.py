@@ -53,11 +53,12 @@ def _plus(expr: str, period_sql: str) -> str:
 
 def followups_step() -> Step:
     """Per record with follow-ups: amendments in log order and the dates of the others (most
-    records have none, so this groups only a small part of the log)."""
+    records have none, so this groups only a small part of the log). Follow-ups are grouped by
+    ``record_seq``, the seq of their record's create, so that records join on one integer."""
     return Step(
         "fu",
         """
-        SELECT source, record_id,
+        SELECT record_seq,
                list_transform(list_sort(list({'s': seq, 'a': attrs})
                    FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
                arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
@@ -71,7 +72,7 @@ def followups_step() -> Step:
                    AS delist_reason,
                min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
         FROM ev WHERE action <> 'create'
-        GROUP BY source, record_id
+        GROUP BY record_seq
         """,
     )
 
@@ -81,10 +82,10 @@ def history_step() -> Step:
     return Step(
         "hist",
         """
-        SELECT source, record_id,
+        SELECT coalesce(record_seq, seq) AS record_seq,
                list({'action': action, 'event_id': event_id, 'decided_on': decided_on,
                      'document_no': document_no, 'seq': seq} ORDER BY seq) AS history
-        FROM ev GROUP BY source, record_id
+        FROM ev GROUP BY ALL
         """,
     )
 
@@ -103,7 +104,7 @@ def records_step(with_history: bool) -> Step:
         f"ELSE CAST({merged} AS VARCHAR) END"
     )
     history = ", h.history" if with_history else ""
-    join_history = "LEFT JOIN hist h USING (source, record_id)" if with_history else ""
+    join_history = "LEFT JOIN hist h ON h.record_seq = c.seq" if with_history else ""
     return Step(
         "rec2",
         f"""
@@ -112,16 +113,21 @@ def records_step(with_history: bool) -> Step:
                coalesce(f.amount_fix, c.amount) AS amount, coalesce(f.quantity_fix, c.quantity) AS quantity,
                {attrs} AS attrs,
                f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}
-        FROM ev c LEFT JOIN fu f USING (source, record_id) {join_history}
+        FROM ev c LEFT JOIN fu f ON f.record_seq = c.seq {join_history}
         WHERE c.action = 'create'
         """,
         view=True,
     )
 
 
-def windows_step(catalog: Catalog, as_of: date) -> Step:
+def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[str] | None = None) -> Step:
     """Per record: whether it is in force, when its conduct ended, its retention limit, its
-    publication window (by severity), and the points it gives and until when."""
+    publication window (by severity), and the points it gives and until when.
+
+    With ``types``, only the records of those types, and the attributes are read only for what
+    those types need: a step that reads no publication window of a type that has one never
+    merges a record's corrections."""
+    scope = None if types is None else set(types)
     retention = catalog.retention.negative.sql_interval()
     performed = [c for c, rt in catalog.record_types.items() if rt.conduct_ends == "performed"]
     negative = [c for c, rt in catalog.record_types.items() if rt.negative]
@@ -137,6 +143,8 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
     for code, rt in catalog.record_types.items():
         if rt.publication.by != "severity" or rt.publication.severity_attribute is None:
             continue
+        if scope is not None and code not in scope:
+            continue
         sev_reads.append(f"WHEN {lit(code)} THEN {_attr(catalog, rt.publication.severity_attribute)}")
         sev = "_sev"
         published_attr = "_published"
@@ -150,7 +158,9 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
                     f"THEN {_plus('decided_on', periods.maximum.sql_interval())}"
                 )
     pub_max = f"CASE {' '.join(pub_cases)} END" if pub_cases else "CAST(NULL AS DATE)"
-    severity_types = [c for c, rt in catalog.record_types.items() if rt.publication.by == "severity"]
+    severity_types = [
+        c for c, rt in catalog.record_types.items() if rt.publication.by == "severity" and (scope is None or c in scope)
+    ]
     sev_list = ", ".join(lit(c) for c in severity_types) or "NULL"
     pm = catalog.points
     point_cases = []
@@ -161,8 +171,15 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
     points = f"CASE type {' '.join(point_cases)} END" if point_cases else "CAST(NULL AS DOUBLE)"
     positive_until = _plus("decided_on", pm.positive_validity.sql_interval()) if pm else "NULL"
     sev_read = f"CASE type {' '.join(sev_reads)} END" if sev_reads else "CAST(NULL AS VARCHAR)"
+    published = (
+        f"CASE WHEN type IN ({sev_list}) "
+        "THEN coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE) END"
+        if severity_types
+        else "CAST(NULL AS BOOLEAN)"
+    )
+    only = "" if types is None else f" AND type IN ({', '.join(lit(t) for t in types) or 'NULL'})"
     return Step(
-        "rw",
+        name,
         f"""
         SELECT *,
                CASE WHEN pub_max IS NOT NULL
@@ -180,11 +197,8 @@ def windows_step(catalog: Catalog, as_of: date) -> Step:
                    {pub_max} AS pub_max,
                    CAST({points} AS DOUBLE) AS points
             FROM (
-                SELECT *, {sev_read} AS _sev,
-                       CASE WHEN type IN ({sev_list})
-                            THEN coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE)
-                       END AS _published
-                FROM rec2 WHERE revoked_on IS NULL
+                SELECT *, {sev_read} AS _sev, {published} AS _published
+                FROM rec2 WHERE revoked_on IS NULL{only}
             )
         )
         """,
@@ -205,19 +219,21 @@ def detail_types(catalog: Catalog) -> list[str]:
     return sorted(out)
 
 
-def details_step(catalog: Catalog) -> Step:
-    """``rwd``: the records of ``detail_types`` with their windows (``rw``), materialised; the
-    rest of the log (most of it, in a city: points only) is never copied record by record."""
-    types = ", ".join(lit(t) for t in detail_types(catalog)) or "NULL"
-    return Step("rwd", f"SELECT * FROM rw WHERE type IN ({types})")
+def details_step(catalog: Catalog, as_of: date) -> Step:
+    """``rwd``: the records of ``detail_types`` with their windows (as in ``rw``), materialised;
+    the rest of the log (most of it, in a city: points only) is never copied record by record."""
+    return Step("rwd", windows_step(catalog, as_of, "rwd", detail_types(catalog)).sql)
+
+
+def point_types(catalog: Catalog) -> list[str]:
+    """Record types that give points."""
+    return sorted(catalog.points.items) if catalog.points is not None else []
 
 
 def points_step(catalog: Catalog, as_of: date) -> Step:
     """``pts``: per subject, the sum of the points in force on ``as_of`` and the first day
     after it on which a point record stops counting, in one pass over the point records."""
     d = _d(as_of)
-    pm = catalog.points
-    types = ", ".join(lit(t) for t in pm.items) if pm is not None and pm.items else "NULL"
     return Step(
         "pts",
         f"""
@@ -225,7 +241,7 @@ def points_step(catalog: Catalog, as_of: date) -> Step:
                sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
                    AS points_in_force,
                min(points_until) FILTER (WHERE points_until > {d}) AS next_points
-        FROM rw WHERE type IN ({types})
+        FROM ({windows_step(catalog, as_of, "rwp", point_types(catalog)).sql})
         GROUP BY subject_id
         """,
     )
@@ -348,7 +364,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     out = [followups_step()]
     if with_history:
         out.append(history_step())
-    out += [records_step(with_history), windows_step(catalog, as_of), details_step(catalog)]
+    out += [records_step(with_history), windows_step(catalog, as_of), details_step(catalog, as_of)]
     if catalog.points is not None:
         out.append(points_step(catalog, as_of))
     out += repeat_steps(catalog)

@@ -718,7 +718,8 @@ class Ingestor:
                    coalesce(s.rec_kind, c.kind) AS subject_kind, c.subject_name, c.etype AS type,
                    CAST(c.decided AS DATE) AS decided_on, c.document_no,
                    CAST(c.amount_v AS DECIMAL(18, 2)) AS amount, CAST(c.quantity_v AS DOUBLE) AS quantity,
-                   c.attrs, CAST(c._line AS BIGINT) AS line
+                   c.attrs, CAST(c._line AS BIGINT) AS line,
+                   CASE WHEN c.is_fu THEN coalesce(c.r_seq, {run.base_seq} + c.r_crn + 1) END AS record_seq
             FROM chk c
               ANTI JOIN outcome o ON o._rn = c._rn
               LEFT JOIN fu_state s ON s._rn = c._rn
@@ -728,7 +729,7 @@ class Ingestor:
             INSERT INTO events
             SELECT a.seq, {run.run_id}, a.source, a.event_id, a.action, a.record_id, a.subject_id,
                    a.subject_kind, a.subject_name, a.type, a.decided_on, a.document_no, a.amount,
-                   a.quantity, a.attrs, ?, ?, ?, a.line
+                   a.quantity, a.attrs, ?, ?, ?, a.line, a.record_seq
             FROM ({accepted}) a
             """,
             [run.recorded_at, self.catalog_version, run.source.path.name],

@@ -219,4 +219,22 @@ MIGRATIONS += (
     ),
 )
 
+# Sets ``record_seq`` on follow-ups written without it (the log before migration 5; bulk loads).
+RECORD_SEQ_FILL = """UPDATE events SET record_seq = c.seq
+               FROM (SELECT source, record_id, min(seq) AS seq FROM events WHERE action = 'create'
+                     GROUP BY source, record_id) c
+               WHERE events.action <> 'create' AND events.record_seq IS NULL
+                 AND c.source = events.source AND c.record_id = events.record_id"""
+
+MIGRATIONS += (
+    Migration(
+        5,
+        "follow-up events carry the seq of their record's create (record_seq)",
+        (
+            "ALTER TABLE events ADD COLUMN record_seq BIGINT",
+            RECORD_SEQ_FILL,
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version
