@@ -160,7 +160,7 @@ class Deriver:
                 version = f"{mark}@{as_of}" + (f"~{known_at.isoformat()}" if known_at else "")
                 result = Derived(as_of, known_at, self.catalog_version, version)
                 result.memberships = self._select("memb_all", subject_id, "list")
-                result.measures = self._select("measures", subject_id, "kind, measure, list")
+                result.measures = self._select("measures", subject_id, "m.kind, m.measure, m.list")
                 if self._has("exemptions"):
                     result.exemptions = self._select("exemptions", subject_id, "decided_on")
                 if self._has("scores"):
@@ -210,6 +210,15 @@ class Deriver:
                        w.conduct_ended
                 FROM rec2 r LEFT JOIN rw w USING (source, record_id)
                 WHERE r.subject_id = ? ORDER BY {order}
+            """
+            cur = self.con.execute(sql, [subject_id])
+        elif table == "measures":
+            # the records behind a measure are those of the membership it comes from (for a
+            # person reached through a role: the organisation's), as for the stored tables
+            sql = f"""
+                SELECT m.*, ms.records FROM measures m LEFT JOIN memb_all ms
+                  ON ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list
+                WHERE m.subject_id = ? ORDER BY {order}
             """
             cur = self.con.execute(sql, [subject_id])
         else:

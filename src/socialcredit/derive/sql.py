@@ -58,7 +58,7 @@ def followups_step() -> Step:
     return Step(
         "fu",
         """
-        SELECT record_seq,
+        SELECT record_seq, any_value(type) AS type,
                list_transform(list_sort(list({'s': seq, 'a': attrs})
                    FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
                arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
@@ -90,9 +90,10 @@ def history_step() -> Step:
     )
 
 
-def records_step(with_history: bool) -> Step:
+def records_step(with_history: bool, types: list[str] | None = None) -> Step:
     """One row per record: its create joined with its follow-ups, attributes amended (corrections
-    in log order, then the latest extension)."""
+    in log order, then the latest extension). With ``types``, only the records of those types
+    (and only their follow-ups are joined)."""
     merged = (
         "CASE WHEN f.corrections IS NULL OR len(f.corrections) = 0 THEN c.attrs "
         "ELSE list_reduce(list_concat([coalesce(c.attrs, '{}')], f.corrections), "
@@ -105,6 +106,12 @@ def records_step(with_history: bool) -> Step:
     )
     history = ", h.history" if with_history else ""
     join_history = "LEFT JOIN hist h ON h.record_seq = c.seq" if with_history else ""
+    follow = "fu"
+    only = ""
+    if types is not None:
+        listed = ", ".join(lit(t) for t in types) or "NULL"
+        follow = f"(SELECT * FROM fu WHERE type IN ({listed}))"
+        only = f" AND c.type IN ({listed})"
     return Step(
         "rec2",
         f"""
@@ -113,8 +120,8 @@ def records_step(with_history: bool) -> Step:
                coalesce(f.amount_fix, c.amount) AS amount, coalesce(f.quantity_fix, c.quantity) AS quantity,
                {attrs} AS attrs,
                f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}
-        FROM ev c LEFT JOIN fu f ON f.record_seq = c.seq {join_history}
-        WHERE c.action = 'create'
+        FROM ev c LEFT JOIN {follow} f ON f.record_seq = c.seq {join_history}
+        WHERE c.action = 'create'{only}
         """,
         view=True,
     )
@@ -177,7 +184,7 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
         if severity_types
         else "CAST(NULL AS BOOLEAN)"
     )
-    only = "" if types is None else f" AND type IN ({', '.join(lit(t) for t in types) or 'NULL'})"
+    records = "rec2" if types is None else f"({records_step(False, types).sql})"
     return Step(
         name,
         f"""
@@ -198,7 +205,7 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
                    CAST({points} AS DOUBLE) AS points
             FROM (
                 SELECT *, {sev_read} AS _sev, {published} AS _published
-                FROM rec2 WHERE revoked_on IS NULL{only}
+                FROM {records} WHERE revoked_on IS NULL
             )
         )
         """,
@@ -460,7 +467,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
         "direct",
         f"""
         SELECT m.subject_id, m.subject_kind, l.measure, CASE l.measure {kinds} END AS kind, l.list,
-               l.memorandum, m.until, m.records
+               l.memorandum, m.until
         FROM memb_all m JOIN {links} ON l.list = m.list
         """,
     )
@@ -487,7 +494,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                 "via",
                 f"""
                 SELECT r.person_id AS subject_id, 'person' AS subject_kind, d.measure, d.kind, d.list,
-                       d.memorandum, d.until, d.records, r.role AS via_role,
+                       d.memorandum, d.until, r.role AS via_role,
                        r.organisation AS via_organisation, r.organisation_name AS via_organisation_name,
                        r.role_record AS via_record, r.role_document AS via_document
                 FROM direct d JOIN roles r ON r.organisation = d.subject_id
