@@ -92,6 +92,7 @@ class DecisionIndex:
         self._count = 0
         self._pending: list[tuple[Any, ...]] = []
         self._screen_ready = False
+        self._token = secrets.token_hex(8)  # names the index that built the screen table
         self._reasons: dict[str, Reasons] = {}
         # explanations of the kept measure rows, by id(row) (see ``decide``)
         self.explained: dict[int, dict[str, Any]] = {}
@@ -258,9 +259,14 @@ class DecisionIndex:
     # -- a column of codes -------------------------------------------------------------------------
 
     def _screen_table(self) -> str:
-        """A temporary table of the known codes with their restricted and granted masks (built once)."""
+        """A temporary table of the known codes with their restricted and granted masks. One
+        table per connection: ``screen_owner`` names the index that built it, and an index
+        rebuilds it when another index (of other stored state) built it since."""
+        con = self.store.con
+        if self._screen_ready:
+            owner = con.execute("SELECT token FROM screen_owner").fetchall()
+            self._screen_ready = bool(owner) and owner[0][0] == self._token
         if not self._screen_ready:
-            con = self.store.con
             con.register("screen_codes", self.known_codes)
             con.register("screen_masks", self._masks)
             try:
@@ -275,6 +281,9 @@ class DecisionIndex:
             finally:
                 con.unregister("screen_codes")
                 con.unregister("screen_masks")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE screen_owner AS SELECT CAST(? AS VARCHAR) AS token", [self._token]
+            )
             self._screen_ready = True
         return "screen_known"
 
