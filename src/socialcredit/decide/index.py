@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, date, datetime
+from functools import cached_property
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -203,7 +204,12 @@ class DecisionIndex:
             f"SELECT subject_id FROM subjects WHERE first_seq <= {mark} "
             "UNION SELECT DISTINCT subject_id FROM d_measures"
         ).to_arrow_table()
-        self.known = set(self.known_codes.column(0).to_pylist())
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """The codes on file, as a set for single checks (built on the first check: a screen
+        looks codes up in the database and never needs it)."""
+        return frozenset(self.known_codes.column(0).to_pylist())
 
     # -- one question ------------------------------------------------------------------------------
 

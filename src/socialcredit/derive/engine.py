@@ -15,12 +15,14 @@ import pyarrow as pa
 
 from socialcredit.calendar import workday_table
 from socialcredit.catalog.models import Catalog
-from socialcredit.derive.sql import Step, steps
+from socialcredit.derive.sql import Step, last_reads, steps
 from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
 
 _DERIVED = ("d_memberships", "d_measures", "d_exemptions", "d_scores", "d_next")
+# the relations ``_write`` reads into them
+_WRITTEN_FROM = ("memb_all", "measures", "exemptions", "scores", "next_change")
 _CALENDAR = (date(2000, 1, 1), date(2045, 12, 31))
 
 
@@ -84,11 +86,17 @@ class Deriver:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events WHERE {' AND '.join(where)}")
         return mark
 
-    def _run(self, plan: list[Step]) -> None:
+    def _run(self, plan: list[Step], keep: list[str] | None = None) -> None:
+        """Make the plan's relations in order. With ``keep`` (the relations read after the plan),
+        each table is dropped as soon as no later step needs it, to leave the memory to the
+        steps still to run."""
         self._calendar()
-        for st in plan:
+        dead = last_reads(plan, keep) if keep is not None else {}
+        for i, st in enumerate(plan):
             kind = "VIEW" if st.view else "TABLE"
             self.con.execute(f"CREATE OR REPLACE TEMP {kind} {st.name} AS {st.sql}")
+            for name in dead.get(i, []):
+                self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _drop(self, plan: list[Step]) -> None:
         for st in reversed(plan):
@@ -312,7 +320,7 @@ class Deriver:
         with self.store.write_lock:
             mark = self._events(as_of, None, "scope_in" if scope else None)
             plan = steps(self.catalog, as_of) + next_change_steps(self.catalog, as_of)
-            self._run(plan)
+            self._run(plan, keep=list(_WRITTEN_FROM))
             limit = f" WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""
             try:
                 self.con.execute("BEGIN TRANSACTION")

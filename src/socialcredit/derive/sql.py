@@ -12,6 +12,7 @@ Dates are half-open intervals ``[start, end)``: a record is in a list on day d w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -438,11 +439,11 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             for c, lst in grade_lists
         ]
         if grade_parts:
-            out.append(Step("memb_all", "SELECT * FROM memb UNION ALL " + " UNION ALL ".join(grade_parts)))
+            out.append(Step("memb_all", "SELECT * FROM memb UNION ALL " + " UNION ALL ".join(grade_parts), view=True))
         else:
-            out.append(Step("memb_all", "SELECT * FROM memb"))
+            out.append(Step("memb_all", "SELECT * FROM memb", view=True))
     else:
-        out.append(Step("memb_all", "SELECT * FROM memb"))
+        out.append(Step("memb_all", "SELECT * FROM memb", view=True))
     out += measure_steps(catalog, as_of)
     return out
 
@@ -535,4 +536,34 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
     return out
 
 
-__all__ = ["Step", "steps", "typed_value"]
+def last_reads(plan: list[Step], keep: list[str]) -> dict[int, list[str]]:
+    """For each step's position, the tables of the plan that no later step reads (directly or
+    through the views it reads) and that ``keep`` does not name: they can be dropped once that
+    step has run. A table that nothing reads goes right after it is made."""
+    names = [st.name for st in plan]
+    reads = {st.name: {n for n in names if n != st.name and re.search(rf"\b{re.escape(n)}\b", st.sql)} for st in plan}
+    views = {st.name for st in plan if st.view}
+
+    def closure(name: str, seen: set[str]) -> set[str]:
+        for n in reads.get(name, set()) - seen:
+            seen.add(n)
+            if n in views:
+                closure(n, seen)
+        return seen
+
+    last = {st.name: i for i, st in enumerate(plan)}
+    for i, st in enumerate(plan):
+        for n in closure(st.name, set()):
+            last[n] = max(last[n], i)
+    kept = set(keep)
+    for name in keep:
+        if name in views:
+            kept |= closure(name, set())
+    out: dict[int, list[str]] = {}
+    for st in plan:
+        if not st.view and st.name not in kept:
+            out.setdefault(last[st.name], []).append(st.name)
+    return out
+
+
+__all__ = ["Step", "last_reads", "steps", "typed_value"]
