@@ -227,10 +227,20 @@ def detail_types(catalog: Catalog) -> list[str]:
     return sorted(out)
 
 
+# the columns of ``rwd`` that later steps read (list windows, repeat offences, consents, roles,
+# exemptions, next-change dates); the amounts, points and publication ends are not among them
+DETAIL_COLUMNS = (
+    "source, record_id, type, subject_id, subject_kind, subject_name, create_seq, event_id, decided_on, "
+    f"document_no, attrs, performed_on, delisted_on, repaired_on, {RETENTION}"
+)
+
+
 def details_step(catalog: Catalog, as_of: date) -> Step:
-    """``rwd``: the records of ``detail_types`` with their windows (as in ``rw``), materialised;
-    the rest of the log (most of it, in a city: points only) is never copied record by record."""
-    return Step("rwd", windows_step(catalog, as_of, "rwd", detail_types(catalog)).sql)
+    """``rwd``: the records of ``detail_types`` with their windows (as in ``rw``), materialised
+    with the columns later steps read; the rest of the log (most of it, in a city: points
+    only) is never copied record by record."""
+    windows = windows_step(catalog, as_of, "rwd", detail_types(catalog)).sql
+    return Step("rwd", f"SELECT {DETAIL_COLUMNS} FROM ({windows})")
 
 
 def point_types(catalog: Catalog) -> list[str]:
@@ -386,8 +396,9 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
                    CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
                    list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   -- (sorted after grouping: an ordered aggregate costs three times as much)
-                   list_transform(list_sort(list({{'s': start, 'i': record_id, 'r': {{
+                   -- (sorted after grouping: an ordered aggregate costs three times as much; the
+                   -- record comes first in 'r', so sorting on (s, r) sorts by start, then record)
+                   list_transform(list_sort(list({{'s': start, 'r': {{
                          'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id,
                          'document_no': document_no, 'decided_on': decided_on, 'start': start,
                          'until': until}}}})), lambda x: x.r) AS records
