@@ -19,6 +19,7 @@ from socialcredit.catalog.actions import matches, nearest
 from socialcredit.decide.explain import covering, decide, exemptions_for, measure_item, until_rule
 from socialcredit.decide.screenlog import log_screening, new_screen_id
 from socialcredit.derive import Derived, Deriver
+from socialcredit.derive.sql import MEASURE_RECORDS_ON
 from socialcredit.identity import codes as id_codes
 from socialcredit.identity.bulk import validate_codes
 from socialcredit.ingest.sqlgen import lit
@@ -644,8 +645,7 @@ _STORED_ORDER = {
 def _stored_sql(table: str, where: str) -> str:
     if table == "d_measures":
         return (
-            "SELECT m.*, ms.records FROM d_measures m LEFT JOIN d_memberships ms "
-            "ON ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list "
+            f"SELECT m.*, ms.records FROM d_measures m LEFT JOIN d_memberships ms ON {MEASURE_RECORDS_ON} "
             f"WHERE {where} ORDER BY {_STORED_ORDER[table]}"
         )
     order = _STORED_ORDER.get(table)

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from socialcredit.calendar import workday_table
 from socialcredit.catalog.models import Catalog
-from socialcredit.derive.sql import Step, last_reads, steps
+from socialcredit.derive.sql import MEASURE_RECORDS_ON, Step, exemption_types, last_reads, role_types, steps
 from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
@@ -119,11 +119,11 @@ class Deriver:
 
     def _role_links(self, subjects_table: str) -> None:
         """``links``: (organisation, person) pairs of role records touching the subjects."""
-        role_types = sorted({m.role_type for m in self.catalog.measures.values() if m.role_type})
-        if not role_types:
+        roles = role_types(self.catalog)
+        if not roles:
             self.con.execute("CREATE OR REPLACE TEMP TABLE links (organisation VARCHAR, person VARCHAR)")
             return
-        types = ", ".join(lit(t) for t in role_types)
+        types = ", ".join(lit(t) for t in roles)
         mark = self.store.published_seq()
         self.con.execute(
             f"""
@@ -221,11 +221,8 @@ class Deriver:
             """
             cur = self.con.execute(sql, [subject_id])
         elif table == "measures":
-            # the records behind a measure are those of the membership it comes from (for a
-            # person reached through a role: the organisation's), as for the stored tables
             sql = f"""
-                SELECT m.*, ms.records FROM measures m LEFT JOIN memb_all ms
-                  ON ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list
+                SELECT m.*, ms.records FROM measures m LEFT JOIN memb_all ms ON {MEASURE_RECORDS_ON}
                 WHERE m.subject_id = ? ORDER BY {order}
             """
             cur = self.con.execute(sql, [subject_id])
@@ -385,20 +382,20 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
     ]
     if catalog.points is not None:
         parts.append("SELECT subject_id, next_points FROM pts")
-    exemption_types = sorted({t for m in catalog.measures.values() for t in m.exemptions})
-    if exemption_types:
+    exempting = exemption_types(catalog)
+    if exempting:
         parts.append(
             "SELECT subject_id, "
             "CAST(TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) + INTERVAL 1 DAY AS DATE) "
-            f"FROM rwd WHERE type IN ({', '.join(lit(t) for t in exemption_types)})"
+            f"FROM rwd WHERE type IN ({', '.join(lit(t) for t in exempting)})"
         )
     union = " UNION ALL ".join(parts)
-    role_types = sorted({m.role_type for m in catalog.measures.values() if m.role_type})
+    roles = role_types(catalog)
     via = ""
-    if role_types:
+    if roles:
         via = (
             " UNION ALL SELECT json_extract_string(r.attrs, '$.person_id'), o.day FROM rwd r "
-            f"JOIN own o ON o.subject_id = r.subject_id WHERE r.type IN ({', '.join(lit(t) for t in role_types)})"
+            f"JOIN own o ON o.subject_id = r.subject_id WHERE r.type IN ({', '.join(lit(t) for t in roles)})"
         )
     return [
         Step("own", f"SELECT subject_id, min(day) AS day FROM ({union}) WHERE day > {d} GROUP BY subject_id"),

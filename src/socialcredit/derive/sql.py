@@ -214,18 +214,29 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
     )
 
 
+def exemption_types(catalog: Catalog) -> list[str]:
+    """Record types that lift a measure for the actions they name."""
+    return sorted({t for m in catalog.measures.values() for t in m.exemptions})
+
+
+def role_types(catalog: Catalog) -> list[str]:
+    """Record types that say who holds a role in an organisation."""
+    return sorted({m.role_type for m in catalog.measures.values() if m.role_type})
+
+
 def detail_types(catalog: Catalog) -> list[str]:
     """Record types that later steps read record by record: those entering a list, consents,
     role records and exemptions. The others count only through their points."""
     out = {t for lst in catalog.lists.values() for t in lst.record_types}
     if catalog.points is not None:
         out.add(catalog.points.consent_type)
-    for m in catalog.measures.values():
-        if m.role_type:
-            out.add(m.role_type)
-        out.update(m.exemptions)
+    out.update(role_types(catalog), exemption_types(catalog))
     return sorted(out)
 
+
+# the records behind a measure ``m``: those of the membership ``ms`` it comes from (for a
+# person reached through a role, the organisation's); the same for derived and stored tables
+MEASURE_RECORDS_ON = "ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list"
 
 # the columns of ``rwd`` that later steps read (list windows, repeat offences, consents, roles,
 # exemptions, next-change dates); the amounts, points and publication ends are not among them
@@ -529,8 +540,8 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
             view=True,  # (read once when stored: no copy of every measure row)
         )
     )
-    exemption_types = sorted({t for m in catalog.measures.values() for t in m.exemptions})
-    if exemption_types:
+    exempting = exemption_types(catalog)
+    if exempting:
         out.append(
             Step(
                 "exemptions",
@@ -538,7 +549,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                 SELECT subject_id, type, record_id, document_no, decided_on,
                        TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) AS valid_until,
                        CAST(json_extract(attrs, '$.actions') AS VARCHAR[]) AS actions
-                FROM rwd WHERE type IN ({", ".join(lit(t) for t in exemption_types)}) AND decided_on <= {d}
+                FROM rwd WHERE type IN ({", ".join(lit(t) for t in exempting)}) AND decided_on <= {d}
                   AND (TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) IS NULL
                        OR TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) >= {d})
                 """,
@@ -577,4 +588,4 @@ def last_reads(plan: list[Step], keep: list[str]) -> dict[int, list[str]]:
     return out
 
 
-__all__ = ["Step", "last_reads", "steps", "typed_value"]
+__all__ = ["MEASURE_RECORDS_ON", "Step", "exemption_types", "last_reads", "role_types", "steps", "typed_value"]
