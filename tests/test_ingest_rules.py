@@ -5,6 +5,7 @@ rejected with which code (and that counts add up)."""
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -613,3 +614,36 @@ def test_json_lines_attrs_and_lists(db: Path, tmp_path: Path) -> None:
     assert stored["J1"]["attrs"] == {"ground": 2, "extension_years": 1}
     assert stored["J2"]["attrs"]["actions"] == ["flight.economy", "hotel.star_rated"]
     assert stored["4"]["amount"] == 200
+
+
+def test_stored_attrs_text_is_compact_json_in_catalog_order(db: Path, tmp_path: Path) -> None:
+    # The stored attrs text is what the run digest hashes: the compact JSON object of the
+    # attributes given, in the stored catalog's order (its canonical form sorts them by name)
+    # rather than the file's, text escaped as JSON.
+    tricky = 'a"b\\c 中文\t\x01/\u2028'
+    court = {"source": "court", "subject_id": P1, "subject_name": "王芳", "decided_on": "2025-01-02"}
+    path = write_jsonl(
+        tmp_path / "attrs.jsonl",
+        [
+            {**court, "event_id": "A1", "type": "court.defaulter", "attrs": {"case_no": tricky, "ground": "2"}},
+            {**court, "event_id": "A2", "type": "court.defaulter", "attrs": {"ground": 1}},
+            {
+                **court,
+                "event_id": "A3",
+                "type": "court.consumption_exemption",
+                "attrs": {"valid_until": "2025-03-01", "actions": "flight.* ; hotel.star_rated;"},
+            },
+        ],
+    )
+    res = ingest(db, path, rejects=tmp_path / "rej.jsonl")
+    assert res.code == 0, res.err
+    assert res.json()["accepted"] == 3
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = dict(con.execute("SELECT event_id, attrs FROM events").fetchall())
+    finally:
+        con.close()
+    compact = {"ensure_ascii": False, "separators": (",", ":")}
+    assert stored["A1"] == json.dumps({"case_no": tricky, "ground": 2}, **compact)  # type: ignore[arg-type]
+    assert stored["A2"] == '{"ground":1}'
+    assert stored["A3"] == '{"actions":["flight.*","hotel.star_rated"],"valid_until":"2025-03-01"}'

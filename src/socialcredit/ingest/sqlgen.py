@@ -8,6 +8,7 @@ the row's values (``str.format`` fields name columns of the row).
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -669,16 +670,19 @@ def row_checks(catalog: Catalog, today: date, only_source: str | None = None, fa
 def attrs_json(catalog: Catalog, typed: Mapping[str, str] | None = None) -> str:
     """SQL building the stored ``attrs`` JSON text of a row from its effective type and action:
     only the attributes given (NULL for rows of types without attributes); ``typed``: see
-    ``typed_columns``."""
+    ``typed_columns``. The text is the compact JSON object of the given attributes in catalog
+    order (as ``json_object`` writes it), assembled from ``"name":value`` members: an
+    attribute not given is NULL and ``concat_ws`` leaves it out."""
     branches = []
     for code, rt in catalog.record_types.items():
         inner = []
         for action in ["create", *rt.follow_ups]:
             specs = attrs_for(rt, action)
             if specs:
-                pairs = ", ".join(f"{lit(n)}, {json_value(n, s, typed)}" for n, s in specs.items())
-                # merge_patch onto {} drops the attributes that were not given (null)
-                inner.append(f"WHEN {lit(action)} THEN CAST(json_merge_patch('{{}}', json_object({pairs})) AS VARCHAR)")
+                members = ", ".join(
+                    f"{lit(json.dumps(n) + ':')} || to_json({json_value(n, s, typed)})" for n, s in specs.items()
+                )
+                inner.append(f"WHEN {lit(action)} THEN '{{' || concat_ws(',', {members}) || '}}'")
         if inner:
             branches.append(f"WHEN {lit(code)} THEN CASE action {' '.join(inner)} END")
     return f"CASE etype {' '.join(branches)} END" if branches else "CAST(NULL AS VARCHAR)"
