@@ -13,7 +13,7 @@ from socialcredit.store.base import StoreError
 from socialcredit.store.duckdb_store import DuckDBStore
 from socialcredit.store.migrations import LATEST
 
-from conftest import event_count, ingest, person, run_cli, write_csv
+from conftest import event_count, ingest, org, person, run_cli, write_csv
 
 
 def test_init_creates_migrates_and_is_idempotent(tmp_path: Path) -> None:
@@ -179,6 +179,17 @@ def test_digests_recorded_at_ingest_match_the_stored_events(db: Path, tmp_path: 
     assert res.json()["intact"] is True
 
 
+def _undo_measure_links(con: duckdb.DuckDBPyConnection) -> None:
+    """Return a database to the form before migration 6: ``d_measures`` a table holding every
+    measure row (those the view gave)."""
+    con.execute("CREATE TABLE d_measures_old AS SELECT * FROM d_measures")
+    con.execute("DROP VIEW d_measures")
+    con.execute("DROP TABLE d_measures_via")
+    con.execute("DROP TABLE d_measure_links")
+    con.execute("ALTER TABLE d_measures_old RENAME TO d_measures")
+    con.execute("DELETE FROM schema_version WHERE version = 6")
+
+
 def _record_seqs(db: Path) -> dict[str, str | None]:
     """Each event's ``record_seq``, as the event id of the create it points at."""
     con = duckdb.connect(str(db), read_only=True)
@@ -231,14 +242,85 @@ def test_follow_ups_carry_their_records_seq_and_an_older_log_is_migrated(db: Pat
     shown = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
 
     con = duckdb.connect(str(db))
+    _undo_measure_links(con)
     con.execute("ALTER TABLE events DROP COLUMN record_seq")
     con.execute("DELETE FROM schema_version WHERE version = 5")
     con.close()
     res = run_cli("init", "--db", db, "--json")
     assert res.code == 0, res.err
-    assert res.json()["migrations_applied"] == [5]
+    assert res.json()["migrations_applied"] == [5, 6]
     assert _record_seqs(db) == expected
     again = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
     assert again == shown
     history = {r["record_id"]: [h["event_id"] for h in r["history"]] for r in shown["records"]}
     assert history == {"C1": ["C1", "P1", "D1"], "R2": ["F0", "R2"]}
+
+
+def test_measures_are_read_from_memberships_and_an_older_store_is_migrated(db: Path, tmp_path: Path) -> None:
+    # A listed company, its legal representative (reached through the role) and a listed
+    # person: d_measures gives the measures of the memberships (through the links of the
+    # memoranda in force) and the stored measures through roles.
+    company, rep, other = org(), person(), person("110105", "19850101", 3)
+    rows = [
+        {
+            "event_id": "C1",
+            "source": "court",
+            "subject_id": company,
+            "subject_name": "某公司",
+            "type": "court.defaulter",
+            "decided_on": "2025-01-02",
+            "document_no": "D-1",
+            "ground": "1",
+        },
+        {
+            "event_id": "C2",
+            "source": "court",
+            "subject_id": other,
+            "subject_name": "李强",
+            "type": "court.defaulter",
+            "decided_on": "2025-01-02",
+            "document_no": "D-2",
+            "ground": "1",
+        },
+        {
+            "event_id": "R1",
+            "source": "registry",
+            "subject_id": company,
+            "subject_name": "某公司",
+            "type": "registry.role",
+            "decided_on": "2024-01-02",
+            "person_id": rep,
+            "role": "legal_representative",
+        },
+    ]
+    assert ingest(db, write_csv(tmp_path / "a.csv", rows), rejects=tmp_path / "a.rej").json()["accepted"] == 3
+    assert run_cli("derive", "--db", db, "--json").code == 0
+
+    def measures() -> list[tuple[object, ...]]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return con.execute("SELECT * FROM d_measures ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+
+    stored = measures()
+    by_subject = {s: {r[2] for r in stored if r[0] == s} for s in (company, rep, other)}
+    assert by_subject[company]
+    assert by_subject[company] == by_subject[other]
+    assert by_subject[rep]
+    assert by_subject[rep] <= by_subject[company]
+    assert {r[7] for r in stored if r[0] == rep} == {"legal_representative"}
+    con = duckdb.connect(str(db))
+    try:
+        # only the measures through roles are rows of their own
+        assert con.execute("SELECT DISTINCT subject_id FROM d_measures_via").fetchall() == [(rep,)]
+        _undo_measure_links(con)
+    finally:
+        con.close()
+    res = run_cli("init", "--db", db, "--json")
+    assert res.code == 0, res.err
+    assert res.json()["migrations_applied"] == [6]
+    assert measures() == stored
+    checked = run_cli("check", rep, "flight.business", "--db", db, "--json").json()
+    assert checked["allowed"] is False
+    assert {r["via"]["organisation"] for r in checked["restrictions"]} == {company}

@@ -15,14 +15,23 @@ import pyarrow as pa
 
 from socialcredit.calendar import workday_table
 from socialcredit.catalog.models import Catalog
-from socialcredit.derive.sql import MEASURE_RECORDS_ON, Step, exemption_types, last_reads, role_types, steps
+from socialcredit.derive.sql import (
+    MEASURE_RECORDS_ON,
+    Step,
+    exemption_types,
+    last_reads,
+    measure_links,
+    role_types,
+    steps,
+)
 from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
 
-_DERIVED = ("d_memberships", "d_measures", "d_exemptions", "d_scores", "d_next")
+# (``d_measures`` is a view over the memberships, their links and the measures through roles)
+_DERIVED = ("d_memberships", "d_measures_via", "d_exemptions", "d_scores", "d_next")
 # the relations ``_write`` reads into them
-_WRITTEN_FROM = ("memb_all", "measures", "exemptions", "scores", "next_change")
+_WRITTEN_FROM = ("memb_all", "via", "exemptions", "scores", "next_change")
 _CALENDAR = (date(2000, 1, 1), date(2045, 12, 31))
 
 
@@ -324,7 +333,7 @@ class Deriver:
                 try:
                     for table in _DERIVED:
                         self.con.execute(f"DELETE FROM {table}{limit}")
-                    self._write(scope)
+                    self._write(scope, as_of)
                     summary = self._record(as_of, mark, mode, started)
                     self.con.execute("COMMIT")
                 except BaseException:
@@ -334,16 +343,25 @@ class Deriver:
             finally:
                 self._drop(plan)
 
-    def _write(self, scope: str | None) -> None:
+    def _write(self, scope: str | None, as_of: date) -> None:
+        """Store the derived rows (of the subjects in ``scope``, or all). The measures that
+        memberships bring are not stored one by one: ``d_measures`` reads them from the stored
+        memberships and the links of the memoranda in force on ``as_of`` (the same for every
+        subject: a derive for another date with other memoranda in force is a full one)."""
         limit = f"WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""
         self.con.execute(
             f"INSERT INTO d_memberships SELECT subject_id, subject_kind, list, since, until, published, "
             f"CAST(to_json(records) AS VARCHAR) FROM memb_all {limit}"
         )
-        self.con.execute(
-            f"INSERT INTO d_measures SELECT subject_id, subject_kind, measure, kind, list, memorandum, until, "
-            f"via_role, via_organisation, via_organisation_name, via_record, via_document FROM measures {limit}"
-        )
+        self.con.execute("DELETE FROM d_measure_links")
+        links = measure_links(self.catalog, as_of)
+        if links:
+            self.con.executemany("INSERT INTO d_measure_links VALUES (?, ?, ?, ?)", links)
+        if self._has("via"):
+            self.con.execute(
+                f"INSERT INTO d_measures_via SELECT subject_id, subject_kind, measure, kind, list, memorandum, "
+                f"until, via_role, via_organisation, via_organisation_name, via_record, via_document FROM via {limit}"
+            )
         if self._has("exemptions"):
             self.con.execute(
                 f"INSERT INTO d_exemptions SELECT subject_id, type, record_id, document_no, decided_on, valid_until, "

@@ -470,29 +470,35 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     return out
 
 
+def measure_links(catalog: Catalog, as_of: date) -> list[tuple[str, str, str, str]]:
+    """(memorandum, list, measure, kind) for every measure a list brings through a memorandum
+    in force on ``as_of``."""
+    return [
+        (mcode, lcode, meas, catalog.measures[meas].kind)
+        for mcode, mou in catalog.memoranda.items()
+        if mou.effective_from <= as_of and (mou.effective_until is None or mou.effective_until >= as_of)
+        for lcode in mou.lists
+        for meas in mou.measures
+    ]
+
+
 def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
     """Measures through memoranda in force, reaching role holders; exemptions."""
     d = _d(as_of)
-    rows = []
-    for mcode, mou in catalog.memoranda.items():
-        if mou.effective_from > as_of or (mou.effective_until is not None and mou.effective_until < as_of):
-            continue
-        for lcode in mou.lists:
-            for meas in mou.measures:
-                rows.append(f"({lit(mcode)}, {lit(lcode)}, {lit(meas)})")
+    rows = [f"({', '.join(lit(v) for v in link)})" for link in measure_links(catalog, as_of)]
     links = (
-        f"(VALUES {', '.join(rows)}) AS l(memorandum, list, measure)"
+        f"(VALUES {', '.join(rows)}) AS l(memorandum, list, measure, kind)"
         if rows
-        else "(SELECT NULL AS memorandum, NULL AS list, NULL AS measure WHERE FALSE) l"
+        else "(SELECT NULL AS memorandum, NULL AS list, NULL AS measure, NULL AS kind WHERE FALSE) l"
     )
-    kinds = " ".join(f"WHEN {lit(c)} THEN {lit(m.kind)}" for c, m in catalog.measures.items())
     direct = Step(
         "direct",
         f"""
-        SELECT m.subject_id, m.subject_kind, l.measure, CASE l.measure {kinds} END AS kind, l.list,
-               l.memorandum, m.until
+        SELECT m.subject_id, m.subject_kind, l.measure, l.kind, l.list, l.memorandum, m.until
         FROM memb_all m JOIN {links} ON l.list = m.list
         """,
+        # (a view: stored, these rows are read from the memberships and links, see _write)
+        view=True,
     )
     out = [direct]
     role_type = next((m.role_type for m in catalog.measures.values() if m.reaches_roles and m.role_type), None)
@@ -588,4 +594,13 @@ def last_reads(plan: list[Step], keep: list[str]) -> dict[int, list[str]]:
     return out
 
 
-__all__ = ["MEASURE_RECORDS_ON", "Step", "exemption_types", "last_reads", "role_types", "steps", "typed_value"]
+__all__ = [
+    "MEASURE_RECORDS_ON",
+    "Step",
+    "exemption_types",
+    "last_reads",
+    "measure_links",
+    "role_types",
+    "steps",
+    "typed_value",
+]

@@ -237,4 +237,39 @@ MIGRATIONS += (
     ),
 )
 
+# The measures a subject's memberships bring through the memoranda in force: one row per stored
+# membership and link of its list, plus the stored rows of measures reaching a person through a
+# role. Readers see the same columns as the table ``d_measures`` had.
+MEASURES_VIEW = """CREATE VIEW d_measures AS
+    SELECT m.subject_id, m.subject_kind, l.measure, l.kind, l.list, l.memorandum, m.until,
+           CAST(NULL AS VARCHAR) AS via_role, CAST(NULL AS VARCHAR) AS via_organisation,
+           CAST(NULL AS VARCHAR) AS via_organisation_name, CAST(NULL AS VARCHAR) AS via_record,
+           CAST(NULL AS VARCHAR) AS via_document
+    FROM d_memberships m JOIN d_measure_links l ON l.list = m.list
+    UNION ALL
+    SELECT subject_id, subject_kind, measure, kind, list, memorandum, until, via_role, via_organisation,
+           via_organisation_name, via_record, via_document
+    FROM d_measures_via"""
+
+MIGRATIONS += (
+    Migration(
+        6,
+        "measures of memberships read through the stored memoranda links (d_measures becomes a view)",
+        (
+            """CREATE TABLE d_measure_links (
+                memorandum VARCHAR NOT NULL,
+                list VARCHAR NOT NULL,
+                measure VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL
+            )""",
+            # (the links behind the stored rows: the view then gives exactly those rows)
+            "INSERT INTO d_measure_links SELECT DISTINCT memorandum, list, measure, kind FROM d_measures "
+            "WHERE via_organisation IS NULL",
+            "ALTER TABLE d_measures RENAME TO d_measures_via",
+            "DELETE FROM d_measures_via WHERE via_organisation IS NULL",
+            MEASURES_VIEW,
+        ),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version
