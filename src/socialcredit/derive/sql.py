@@ -400,21 +400,35 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     out.append(windows_union(catalog))
     pm = catalog.points
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
+    record = (
+        "{'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id, "
+        "'document_no': document_no, 'decided_on': decided_on, 'start': start, 'until': until}"
+    )
     out.append(
         Step(
             "memb",
             f"""
-            SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
-                   CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
-                   list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   -- (sorted after grouping: an ordered aggregate costs three times as much; the
-                   -- record comes first in 'r', so sorting on (s, r) sorts by start, then record)
-                   list_transform(list_sort(list({{'s': start, 'r': {{
-                         'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id,
-                         'document_no': document_no, 'decided_on': decided_on, 'start': start,
-                         'until': until}}}})), lambda x: x.r) AS records
-            FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)
-            GROUP BY subject_id, list
+            WITH w AS (SELECT * FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)),
+            g AS (
+                SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
+                       CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
+                       count(*) AS n, any_value({record}) AS one
+                FROM w GROUP BY subject_id, list
+            ),
+            -- (most memberships rest on one record: only the others build a list, which keeps
+            -- the grouping small; a list is sorted after grouping, as an ordered aggregate costs
+            -- three times as much, and the record comes first in 'r', so sorting on (s, r)
+            -- sorts by start, then record)
+            multi AS (
+                SELECT subject_id, list, list_transform(list_sort(list({{'s': start, 'r': {record}}})),
+                                                        lambda x: x.r) AS records
+                FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
+                GROUP BY subject_id, list
+            )
+            SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until,
+                   g.list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
+                   CASE WHEN g.n = 1 THEN [g.one] ELSE m.records END AS records
+            FROM g LEFT JOIN multi m ON g.n > 1 AND m.subject_id = g.subject_id AND m.list = g.list
             """,
         )
     )
