@@ -557,7 +557,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                    NULL AS via_record, NULL AS via_document
             FROM direct{via_union}
             """,
-            view=True,  # (read once when stored: no copy of every measure row)
+            view=True,  # (read by on-the-fly and scoped derives; a stored derive writes only via)
         )
     )
     exempting = exemption_types(catalog)
