@@ -325,7 +325,7 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
         source = repeat_name(code, index)
         offence = "offence_no"
     return (
-        f"SELECT source, record_id, subject_id, subject_kind, type, decided_on, document_no, event_id, "
+        f"SELECT create_seq, subject_id, subject_kind, "
         f"{lit(code)} AS list, {index} AS term, start, least({', '.join(ends)}) AS until, {offence} "
         f"FROM (SELECT *, {start} AS start FROM {source} WHERE type IN ({types}) AND ({when}))"
     )
@@ -376,7 +376,9 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
 
 
 def windows_union(catalog: Catalog) -> Step:
-    """Every record's window in every list it enters (legal-finding lists)."""
+    """Every record's window in every list it enters (legal-finding lists). A window names its
+    record by ``create_seq``; the record's details (identifiers, document, dates) are joined
+    from ``rwd`` only for the windows in force, when the memberships are built."""
     parts = []
     for code, lst in catalog.lists.items():
         if lst.basis != "legal_finding":
@@ -401,8 +403,8 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     pm = catalog.points
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
     record = (
-        "{'record_id': record_id, 'source': source, 'type': type, 'event_id': event_id, "
-        "'document_no': document_no, 'decided_on': decided_on, 'start': start, 'until': until}"
+        "{'record_id': r.record_id, 'source': r.source, 'type': r.type, 'event_id': r.event_id, "
+        "'document_no': r.document_no, 'decided_on': r.decided_on, 'start': w.start, 'until': w.until}"
     )
     out.append(
         Step(
@@ -412,7 +414,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             g AS (
                 SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
                        CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
-                       count(*) AS n, any_value({record}) AS one
+                       count(*) AS n, any_value(create_seq) AS one_seq
                 FROM w GROUP BY subject_id, list
             ),
             -- (most memberships rest on one record: only the others build a list, which keeps
@@ -420,15 +422,19 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             -- three times as much, and the record comes first in 'r', so sorting on (s, r)
             -- sorts by start, then record)
             multi AS (
-                SELECT subject_id, list, list_transform(list_sort(list({{'s': start, 'r': {record}}})),
-                                                        lambda x: x.r) AS records
+                SELECT w.subject_id, w.list, list_transform(list_sort(list({{'s': w.start, 'r': {record}}})),
+                                                            lambda x: x.r) AS records
                 FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
-                GROUP BY subject_id, list
+                JOIN rwd r ON r.create_seq = w.create_seq
+                GROUP BY w.subject_id, w.list
             )
+            -- (a membership on one record: its window is the membership's since and until)
             SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until,
                    g.list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   CASE WHEN g.n = 1 THEN [g.one] ELSE m.records END AS records
-            FROM g LEFT JOIN multi m ON g.n > 1 AND m.subject_id = g.subject_id AND m.list = g.list
+                   CASE WHEN g.n = 1 THEN [{record.replace("w.start", "g.since").replace("w.until", "g.until")}]
+                        ELSE m.records END AS records
+            FROM g LEFT JOIN rwd r ON r.create_seq = g.one_seq
+            LEFT JOIN multi m ON g.n > 1 AND m.subject_id = g.subject_id AND m.list = g.list
             """,
         )
     )
