@@ -53,12 +53,24 @@ def _plus(expr: str, period_sql: str) -> str:
 
 
 def followups_step() -> Step:
-    """Per record with follow-ups: amendments in log order and the dates of the others (most
-    records have none, so this groups only a small part of the log). Follow-ups are grouped by
-    ``record_seq``, the seq of their record's create, so that records join on one integer."""
-    return Step(
-        "fu",
-        """
+    """Per record with follow-ups: amendments in log order and the dates of the others. Follow-ups
+    are grouped by ``record_seq``, the seq of their record's create, so that records join on one
+    integer. Most records have no follow-up or one (a performance, a delisting): a record with one
+    takes its values from that row, and only those with several are aggregated (the grouping with
+    lists and arg_max costs several times a count)."""
+    single = """
+        SELECT record_seq, type,
+               CASE WHEN action = 'correct' AND attrs IS NOT NULL THEN [attrs] END AS corrections,
+               CASE WHEN action = 'correct' THEN amount END AS amount_fix,
+               CASE WHEN action = 'correct' THEN quantity END AS quantity_fix,
+               CASE WHEN action = 'extend' THEN json_extract_string(attrs, '$.extension_years') END AS extended_to,
+               CASE WHEN action = 'revoke' THEN decided_on END AS revoked_on,
+               CASE WHEN action = 'perform' THEN decided_on END AS performed_on,
+               CASE WHEN action = 'delist' THEN decided_on END AS delisted_on,
+               CASE WHEN action = 'delist' THEN json_extract_string(attrs, '$.reason') END AS delist_reason,
+               CASE WHEN action = 'repair' THEN decided_on END AS repaired_on
+        FROM f SEMI JOIN (SELECT record_seq FROM n WHERE n = 1) USING (record_seq)"""
+    several = """
         SELECT record_seq, any_value(type) AS type,
                list_transform(list_sort(list({'s': seq, 'a': attrs})
                    FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
@@ -72,8 +84,16 @@ def followups_step() -> Step:
                arg_min(json_extract_string(attrs, '$.reason'), decided_on) FILTER (WHERE action = 'delist')
                    AS delist_reason,
                min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
-        FROM ev WHERE action <> 'create'
-        GROUP BY record_seq
+        FROM f SEMI JOIN (SELECT record_seq FROM n WHERE n > 1) USING (record_seq)
+        GROUP BY record_seq"""
+    return Step(
+        "fu",
+        f"""
+        WITH f AS (SELECT * FROM ev WHERE action <> 'create'),
+        n AS (SELECT record_seq, count(*) AS n FROM f GROUP BY record_seq)
+        {single}
+        UNION ALL
+        {several}
         """,
     )
 
@@ -128,6 +148,24 @@ def records_step(with_history: bool, types: list[str] | None = None) -> Step:
     )
 
 
+def _type_properties(catalog: Catalog, scope: set[str] | None) -> str:
+    """A VALUES relation of what the windows read per record type (joined once per record, where
+    IN lists and CASE chains over the types cost a comparison per type and row)."""
+    rows = []
+    for code, rt in catalog.record_types.items():
+        if scope is not None and code not in scope:
+            continue
+        item = catalog.points.items.get(code) if catalog.points is not None else None
+        rows.append(
+            f"({lit(code)}, {rt.conduct_ends == 'performed'}, {rt.negative}, "
+            f"{rt.publication.by == 'severity'}, CAST({'NULL' if item is None else item.points} AS DOUBLE), "
+            f"{item is not None and item.per == 'quantity'})"
+        )
+    if not rows:
+        rows.append("(NULL, FALSE, FALSE, FALSE, CAST(NULL AS DOUBLE), FALSE)")
+    return f"(VALUES {', '.join(rows)}) AS tp(type, _performed, _negative, _severity, _points, _per_quantity)"
+
+
 def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[str] | None = None) -> Step:
     """Per record: whether it is in force, when its conduct ended, its retention limit, its
     publication window (by severity), and the points it gives and until when.
@@ -137,13 +175,7 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
     merges a record's corrections."""
     scope = None if types is None else set(types)
     retention = catalog.retention.negative.sql_interval()
-    performed = [c for c, rt in catalog.record_types.items() if rt.conduct_ends == "performed"]
-    negative = [c for c, rt in catalog.record_types.items() if rt.negative]
-    conduct_end = (
-        f"CASE WHEN type IN ({', '.join(lit(c) for c in performed)}) THEN performed_on ELSE decided_on END"
-        if performed
-        else "decided_on"
-    )
+    conduct_end = "CASE WHEN _performed THEN performed_on ELSE decided_on END"
     # publication by severity (regime chosen by the finding's date); the severity and the
     # "published" flag are read from the attributes once per row (in the inner projection)
     pub_cases = []
@@ -169,19 +201,13 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
     severity_types = [
         c for c, rt in catalog.record_types.items() if rt.publication.by == "severity" and (scope is None or c in scope)
     ]
-    sev_list = ", ".join(lit(c) for c in severity_types) or "NULL"
     pm = catalog.points
-    point_cases = []
-    if pm is not None:
-        for code, item in pm.items.items():
-            value = f"{item.points} * coalesce(quantity, 1)" if item.per == "quantity" else str(item.points)
-            point_cases.append(f"WHEN {lit(code)} THEN {value}")
-    points = f"CASE type {' '.join(point_cases)} END" if point_cases else "CAST(NULL AS DOUBLE)"
+    props = _type_properties(catalog, scope)
+    points = "CASE WHEN _per_quantity THEN _points * coalesce(quantity, 1) ELSE _points END"
     positive_until = _plus("decided_on", pm.positive_validity.sql_interval()) if pm else "NULL"
     sev_read = f"CASE type {' '.join(sev_reads)} END" if sev_reads else "CAST(NULL AS VARCHAR)"
     published = (
-        f"CASE WHEN type IN ({sev_list}) "
-        "THEN coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE) END"
+        "CASE WHEN _severity THEN coalesce(TRY_CAST(json_extract_string(attrs, '$.published') AS BOOLEAN), FALSE) END"
         if severity_types
         else "CAST(NULL AS BOOLEAN)"
     )
@@ -189,24 +215,23 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
     return Step(
         name,
         f"""
-        SELECT *,
+        SELECT * EXCLUDE (_severity),
                CASE WHEN pub_max IS NOT NULL
                     THEN least(pub_max, repaired_on, delisted_on, {RETENTION}) END AS published_until,
                CASE WHEN points IS NULL THEN NULL
                     WHEN points >= 0 THEN {positive_until}
-                    WHEN type IN ({sev_list})
+                    WHEN _severity
                     THEN least(coalesce(pub_max, decided_on), repaired_on, delisted_on, {RETENTION})
                     ELSE least({RETENTION}, repaired_on, delisted_on) END AS points_until
         FROM (
-            SELECT * EXCLUDE (_sev, _published),
+            SELECT * EXCLUDE (_sev, _published, _performed, _negative, _points, _per_quantity),
                    {conduct_end} AS conduct_ended,
-                   CASE WHEN type IN ({", ".join(lit(c) for c in negative) or "NULL"})
-                        THEN {_plus(conduct_end, retention)} END AS {RETENTION},
+                   CASE WHEN _negative THEN {_plus(conduct_end, retention)} END AS {RETENTION},
                    {pub_max} AS pub_max,
                    CAST({points} AS DOUBLE) AS points
             FROM (
                 SELECT *, {sev_read} AS _sev, {published} AS _published
-                FROM {records} WHERE revoked_on IS NULL
+                FROM {records} LEFT JOIN {props} USING (type) WHERE revoked_on IS NULL
             )
         )
         """,
