@@ -409,18 +409,24 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
         )
     union = " UNION ALL ".join(parts)
     roles = role_types(catalog)
-    via = ""
-    if roles:
-        via = (
-            " UNION ALL SELECT json_extract_string(r.attrs, '$.person_id'), o.day FROM rwd r "
-            f"JOIN own o ON o.subject_id = r.subject_id WHERE r.type IN ({', '.join(lit(t) for t in roles)})"
-        )
+    own = Step("own", f"SELECT subject_id, min(day) AS day FROM ({union}) WHERE day > {d} GROUP BY subject_id")
+    if not roles:
+        return [own, Step("next_change", "SELECT subject_id, day AS next_change FROM own")]
+    # a person's own first day, or an earlier one of an organisation in which they hold a role
+    # (the few persons with roles are grouped apart and joined, not every subject regrouped)
     return [
-        Step("own", f"SELECT subject_id, min(day) AS day FROM ({union}) WHERE day > {d} GROUP BY subject_id"),
+        own,
         Step(
             "next_change",
-            f"SELECT subject_id, min(day) AS next_change FROM (SELECT subject_id, day FROM own{via}) "
-            "GROUP BY subject_id",
+            f"""
+            SELECT subject_id, least(o.day, v.day) AS next_change
+            FROM own o FULL OUTER JOIN (
+                SELECT json_extract_string(r.attrs, '$.person_id') AS subject_id, min(o.day) AS day
+                FROM rwd r JOIN own o ON o.subject_id = r.subject_id
+                WHERE r.type IN ({", ".join(lit(t) for t in roles)})
+                GROUP BY 1
+            ) v USING (subject_id)
+            """,
         ),
     ]
 

@@ -363,7 +363,12 @@ def repeat_name(code: str, index: int) -> str:
 
 def repeat_steps(catalog: Catalog) -> list[Step]:
     """For terms with a repeat rule: number each offence within its run of offences, counted
-    from the earliest earlier offence repaid within ``within`` before it."""
+    from the earliest earlier offence repaid within ``within`` before it.
+
+    The count comes from two window numbers per subject: ``_rn``, the offence's place in
+    (decided_on, create_seq) order, and ``_rk``, one more than the number of offences decided
+    on an earlier day. The offences from the run's first day up to this one are then
+    ``_rn - _rk(first) + 1``, where ``first`` is the earliest repaid offence (or this one)."""
     out = []
     for code, lst in catalog.lists.items():
         for i, term in enumerate(lst.terms):
@@ -382,18 +387,21 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
                 Step(
                     repeat_name(code, i),
                     f"""
-                    WITH o AS (SELECT * FROM rwd WHERE type IN ({types}) AND ({when})),
+                    WITH o AS (
+                        SELECT *,
+                               row_number() OVER (PARTITION BY subject_id ORDER BY decided_on, create_seq) AS _rn,
+                               rank() OVER (PARTITION BY subject_id ORDER BY decided_on) AS _rk
+                        FROM rwd WHERE type IN ({types}) AND ({when})
+                    ),
                     firsts AS (
-                        SELECT r.source, r.record_id, min(p.decided_on) AS first_on
+                        SELECT r.create_seq, min(p._rk) AS first_rk
                         FROM o r JOIN o p ON p.subject_id = r.subject_id
                          AND (p.decided_on, p.create_seq) < (r.decided_on, r.create_seq)
                          AND p.performed_on IS NOT NULL AND p.performed_on >= CAST(r.decided_on - {within} AS DATE)
-                        GROUP BY ALL
+                        GROUP BY r.create_seq
                     )
-                    SELECT o.*, (SELECT count(*) FROM o q WHERE q.subject_id = o.subject_id
-                                   AND q.decided_on >= coalesce(f.first_on, o.decided_on)
-                                   AND (q.decided_on, q.create_seq) <= (o.decided_on, o.create_seq)) AS offence_no
-                    FROM o LEFT JOIN firsts f USING (source, record_id)
+                    SELECT o.* EXCLUDE (_rn, _rk), o._rn - coalesce(f.first_rk, o._rk) + 1 AS offence_no
+                    FROM o LEFT JOIN firsts f USING (create_seq)
                     """,
                 )
             )
