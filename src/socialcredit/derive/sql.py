@@ -435,10 +435,15 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     out.append(windows_union(catalog))
     pm = catalog.points
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
-    record = (
-        "{'record_id': r.record_id, 'source': r.source, 'type': r.type, 'event_id': r.event_id, "
-        "'document_no': r.document_no, 'decided_on': r.decided_on, 'start': w.start, 'until': w.until}"
-    )
+
+    def record(start: str, until: str) -> str:
+        """A record behind a membership: its details from ``rwd r`` and its window."""
+        return (
+            "{'record_id': r.record_id, 'source': r.source, 'type': r.type, 'event_id': r.event_id, "
+            f"'document_no': r.document_no, 'decided_on': r.decided_on, 'start': {start}, 'until': {until}}}"
+        )
+
+    in_window, alone = record("w.start", "w.until"), record("g.since", "g.until")
     out.append(
         Step(
             "memb",
@@ -455,7 +460,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             -- three times as much, and the record comes first in 'r', so sorting on (s, r)
             -- sorts by start, then record)
             multi AS (
-                SELECT w.subject_id, w.list, list_transform(list_sort(list({{'s': w.start, 'r': {record}}})),
+                SELECT w.subject_id, w.list, list_transform(list_sort(list({{'s': w.start, 'r': {in_window}}})),
                                                             lambda x: x.r) AS records
                 FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
                 JOIN rwd r ON r.create_seq = w.create_seq
@@ -464,7 +469,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             -- (a membership on one record: its window is the membership's since and until)
             SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until,
                    g.list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   CASE WHEN g.n = 1 THEN [{record.replace("w.start", "g.since").replace("w.until", "g.until")}]
+                   CASE WHEN g.n = 1 THEN [{alone}]
                         ELSE m.records END AS records
             FROM g LEFT JOIN rwd r ON r.create_seq = g.one_seq
             LEFT JOIN multi m ON g.n > 1 AND m.subject_id = g.subject_id AND m.list = g.list
