@@ -448,6 +448,46 @@ def test_s24_s33_retention_limit_and_s37_to_s40_points(db: Path, tmp_path: Path)
     assert [r["record_id"] for r in other["records"]] == ["N1"]
 
 
+def test_points_expiring_are_a_change_to_catch_up_only_under_a_consent(db: Path, tmp_path: Path) -> None:
+    """Points make nothing but a score, and a score needs a consent: the day a point record stops
+    counting is a next change for a consenting subject (and catch-up over it moves the stored
+    score), and no change at all for a subject without consent."""
+    import duckdb
+
+    base = {"source": "traffic", "type": "traffic.violation", "decided_on": "2019-10-01", "subject_name": "王芳"}
+    load(
+        db,
+        tmp_path,
+        [
+            {**base, "event_id": "C1", "source": "self", "type": "consent.scoring", "decided_on": "2024-01-02", "subject_id": P},
+            {**base, "event_id": "T1", "subject_id": P},
+            {**base, "event_id": "T2", "subject_id": P2},
+        ],
+    )
+
+    def derive(as_of: str) -> dict[str, Any]:
+        res = run_cli("derive", "--as-of", as_of, "--db", db, "--json", env=LATER)
+        assert res.code == 0, res.err
+        data: dict[str, Any] = res.json()
+        return data
+
+    def stored(sql: str) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    assert derive("2024-06-01")["mode"] == "full"
+    # the violation's conduct ended 2019-10-01: its points count until the retention limit
+    assert stored("SELECT subject_id, CAST(next_change AS VARCHAR) FROM d_next") == [(P, "2024-10-01")]
+    assert stored("SELECT subject_id, score FROM d_scores") == [(P, 995.0)]
+    assert derive("2024-12-01")["mode"] == "catch-up"
+    assert stored("SELECT subject_id, score FROM d_scores") == [(P, 1000.0)]
+    assert stored("SELECT count(*) FROM d_next") == [(0,)]
+    assert show(db, P2, "2024-06-01")["score"] is None
+
+
 def test_grade_aaa_with_consent_grants_the_heating_discount(db: Path, tmp_path: Path) -> None:
     base = {"subject_id": P, "subject_name": "王芳", "source": "civil"}
     load(

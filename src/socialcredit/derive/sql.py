@@ -111,10 +111,11 @@ def history_step() -> Step:
     )
 
 
-def records_step(with_history: bool, types: list[str] | None = None) -> Step:
+def records_step(with_history: bool, types: list[str] | None = None, subjects: str | None = None) -> Step:
     """One row per record: its create joined with its follow-ups, attributes amended (corrections
     in log order, then the latest extension). With ``types``, only the records of those types
-    (and only their follow-ups are joined)."""
+    (and only their follow-ups are joined); with ``subjects`` (a relation with one row per
+    ``subject_id``), only the records of those subjects."""
     merged = (
         "CASE WHEN f.corrections IS NULL OR len(f.corrections) = 0 THEN c.attrs "
         "ELSE list_reduce(list_concat([coalesce(c.attrs, '{}')], f.corrections), "
@@ -132,7 +133,12 @@ def records_step(with_history: bool, types: list[str] | None = None) -> Step:
     if types is not None:
         listed = ", ".join(lit(t) for t in types) or "NULL"
         follow = f"(SELECT * FROM fu WHERE type IN ({listed}))"
-        only = f" AND c.type IN ({listed})"
+        # (a join with the types, not an IN filter: the join's keys are pushed into the scan of
+        # the log, which then reads the other columns only for the rows of those types)
+        values = ", ".join(f"({lit(t)})" for t in types) or "(NULL)"
+        only = f"JOIN (VALUES {values}) AS only_(type) ON only_.type = c.type"
+    if subjects is not None:
+        only += f" JOIN {subjects} only_s ON only_s.subject_id = c.subject_id"
     return Step(
         "rec2",
         f"""
@@ -141,8 +147,8 @@ def records_step(with_history: bool, types: list[str] | None = None) -> Step:
                coalesce(f.amount_fix, c.amount) AS amount, coalesce(f.quantity_fix, c.quantity) AS quantity,
                {attrs} AS attrs,
                f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}
-        FROM ev c LEFT JOIN {follow} f ON f.record_seq = c.seq {join_history}
-        WHERE c.action = 'create'{only}
+        FROM ev c {only} LEFT JOIN {follow} f ON f.record_seq = c.seq {join_history}
+        WHERE c.action = 'create'
         """,
         view=True,
     )
@@ -166,7 +172,9 @@ def _type_properties(catalog: Catalog, scope: set[str] | None) -> str:
     return f"(VALUES {', '.join(rows)}) AS tp(type, _performed, _negative, _severity, _points, _per_quantity)"
 
 
-def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[str] | None = None) -> Step:
+def windows_step(
+    catalog: Catalog, as_of: date, name: str = "rw", types: list[str] | None = None, subjects: str | None = None
+) -> Step:
     """Per record: whether it is in force, when its conduct ended, its retention limit, its
     publication window (by severity), and the points it gives and until when.
 
@@ -211,7 +219,7 @@ def windows_step(catalog: Catalog, as_of: date, name: str = "rw", types: list[st
         if severity_types
         else "CAST(NULL AS BOOLEAN)"
     )
-    records = "rec2" if types is None else f"({records_step(False, types).sql})"
+    records = "rec2" if types is None else f"({records_step(False, types, subjects).sql})"
     return Step(
         name,
         f"""
@@ -284,9 +292,30 @@ def point_types(catalog: Catalog) -> list[str]:
     return sorted(catalog.points.items) if catalog.points is not None else []
 
 
+def consent_step(catalog: Catalog, as_of: date) -> Step:
+    """``consent``: per subject with a consent to scoring in force on ``as_of`` (decided, not
+    withdrawn), the latest such consent (by decision date, then log order)."""
+    assert catalog.points is not None
+    d = _d(as_of)
+    return Step(
+        "consent",
+        f"""
+        SELECT subject_id, arg_max(record_id, (decided_on, create_seq)) AS record_id,
+               arg_max(document_no, (decided_on, create_seq)) AS document_no,
+               max(decided_on) AS decided_on
+        FROM rwd WHERE type = {lit(catalog.points.consent_type)} AND decided_on <= {d}
+          AND (delisted_on IS NULL OR delisted_on > {d})
+        GROUP BY subject_id
+        """,
+    )
+
+
 def points_step(catalog: Catalog, as_of: date) -> Step:
-    """``pts``: per subject, the sum of the points in force on ``as_of`` and the first day
-    after it on which a point record stops counting, in one pass over the point records."""
+    """``pts``: per subject with a consent in force (``consent``), the sum of the points in force
+    on ``as_of`` and the first day after it on which a point record stops counting, in one pass
+    over the point records. Points make nothing but a score, and a score exists only under a
+    consent: the records of other subjects are skipped when the log is read (about half the
+    point records of the synthetic city), and their expiry is no change to catch up on."""
     d = _d(as_of)
     return Step(
         "pts",
@@ -295,7 +324,7 @@ def points_step(catalog: Catalog, as_of: date) -> Step:
                sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
                    AS points_in_force,
                min(points_until) FILTER (WHERE points_until > {d}) AS next_points
-        FROM ({windows_step(catalog, as_of, "rwp", point_types(catalog)).sql})
+        FROM ({windows_step(catalog, as_of, "rwp", point_types(catalog), "consent").sql})
         GROUP BY subject_id
         """,
     )
@@ -428,12 +457,12 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     out = [followups_step()]
     if with_history:
         out.append(history_step())
+    pm = catalog.points
     out += [records_step(with_history), windows_step(catalog, as_of), details_step(catalog, as_of)]
-    if catalog.points is not None:
-        out.append(points_step(catalog, as_of))
+    if pm is not None:
+        out += [consent_step(catalog, as_of), points_step(catalog, as_of)]
     out += repeat_steps(catalog)
     out.append(windows_union(catalog))
-    pm = catalog.points
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
 
     def record(start: str, until: str) -> str:
@@ -481,19 +510,6 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
             f"WHEN score >= {-(10**9) if g.min is None else g.min} AND score <= {10**9 if g.max is None else g.max} "
             f"THEN {lit(g.grade)}"
             for g in pm.grades
-        )
-        out.append(
-            Step(
-                "consent",
-                f"""
-                SELECT subject_id, arg_max(record_id, (decided_on, create_seq)) AS record_id,
-                       arg_max(document_no, (decided_on, create_seq)) AS document_no,
-                       max(decided_on) AS decided_on
-                FROM rwd WHERE type = {lit(pm.consent_type)} AND decided_on <= {d}
-                  AND (delisted_on IS NULL OR delisted_on > {d})
-                GROUP BY subject_id
-                """,
-            )
         )
         out.append(
             Step(
