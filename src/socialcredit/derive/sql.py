@@ -55,45 +55,37 @@ def _plus(expr: str, period_sql: str) -> str:
 def followups_step() -> Step:
     """Per record with follow-ups: amendments in log order and the dates of the others. Follow-ups
     are grouped by ``record_seq``, the seq of their record's create, so that records join on one
-    integer. Most records have no follow-up or one (a performance, a delisting): a record with one
-    takes its values from that row, and only those with several are aggregated (the grouping with
-    lists and arg_max costs several times a count)."""
-    single = """
-        SELECT record_seq, type,
-               CASE WHEN action = 'correct' AND attrs IS NOT NULL THEN [attrs] END AS corrections,
-               CASE WHEN action = 'correct' THEN amount END AS amount_fix,
-               CASE WHEN action = 'correct' THEN quantity END AS quantity_fix,
-               CASE WHEN action = 'extend' THEN json_extract_string(attrs, '$.extension_years') END AS extended_to,
-               CASE WHEN action = 'revoke' THEN decided_on END AS revoked_on,
-               CASE WHEN action = 'perform' THEN decided_on END AS performed_on,
-               CASE WHEN action = 'delist' THEN decided_on END AS delisted_on,
-               CASE WHEN action = 'delist' THEN json_extract_string(attrs, '$.reason') END AS delist_reason,
-               CASE WHEN action = 'repair' THEN decided_on END AS repaired_on
-        FROM f SEMI JOIN (SELECT record_seq FROM n WHERE n = 1) USING (record_seq)"""
-    several = """
-        SELECT record_seq, any_value(type) AS type,
-               list_transform(list_sort(list({'s': seq, 'a': attrs})
-                   FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
-               arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
-               arg_max(quantity, seq) FILTER (WHERE action = 'correct' AND quantity IS NOT NULL) AS quantity_fix,
-               arg_max(json_extract_string(attrs, '$.extension_years'), seq) FILTER (WHERE action = 'extend')
-                   AS extended_to,
-               min(decided_on) FILTER (WHERE action = 'revoke') AS revoked_on,
-               min(decided_on) FILTER (WHERE action = 'perform') AS performed_on,
-               min(decided_on) FILTER (WHERE action = 'delist') AS delisted_on,
-               arg_min(json_extract_string(attrs, '$.reason'), decided_on) FILTER (WHERE action = 'delist')
-                   AS delist_reason,
-               min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
-        FROM f SEMI JOIN (SELECT record_seq FROM n WHERE n > 1) USING (record_seq)
-        GROUP BY record_seq"""
+    integer. The dated follow-ups (revocation, performance, deletion, repair), nearly all of
+    them, go through one grouping of plain minimums; only the amendments (corrections and
+    extensions, rare) go through the grouping with lists and ``arg_max``, which costs several
+    times as much per row, and are joined to it."""
     return Step(
         "fu",
-        f"""
+        """
         WITH f AS (SELECT * FROM ev WHERE action <> 'create'),
-        n AS (SELECT record_seq, count(*) AS n FROM f GROUP BY record_seq)
-        {single}
-        UNION ALL
-        {several}
+        d AS (
+            SELECT record_seq, any_value(type) AS type,
+                   min(decided_on) FILTER (WHERE action = 'revoke') AS revoked_on,
+                   min(decided_on) FILTER (WHERE action = 'perform') AS performed_on,
+                   min(decided_on) FILTER (WHERE action = 'delist') AS delisted_on,
+                   arg_min(CASE WHEN action = 'delist' THEN json_extract_string(attrs, '$.reason') END, decided_on)
+                       FILTER (WHERE action = 'delist') AS delist_reason,
+                   min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
+            FROM f GROUP BY record_seq
+        ),
+        a AS (
+            SELECT record_seq,
+                   list_transform(list_sort(list({'s': seq, 'a': attrs})
+                       FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
+                   arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
+                   arg_max(quantity, seq) FILTER (WHERE action = 'correct' AND quantity IS NOT NULL) AS quantity_fix,
+                   arg_max(json_extract_string(attrs, '$.extension_years'), seq) FILTER (WHERE action = 'extend')
+                       AS extended_to
+            FROM f WHERE action IN ('correct', 'extend') GROUP BY record_seq
+        )
+        SELECT d.record_seq, d.type, a.corrections, a.amount_fix, a.quantity_fix, a.extended_to,
+               d.revoked_on, d.performed_on, d.delisted_on, d.delist_reason, d.repaired_on
+        FROM d LEFT JOIN a USING (record_seq)
         """,
     )
 
@@ -589,6 +581,8 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                        document_no AS role_document, decided_on AS role_since
                 FROM rwd WHERE type = {lit(role_type)} AND decided_on <= {d}
                   AND (delisted_on IS NULL OR delisted_on > {d})
+                  -- (only the roles in organisations on a list: no other role passes a measure on)
+                  AND subject_id IN (SELECT subject_id FROM memb_all WHERE subject_kind = 'organisation')
                 """,
             )
         )
