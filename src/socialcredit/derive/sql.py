@@ -465,6 +465,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
         )
 
     in_window, alone = record("w.start", "w.until"), record("g.since", "g.until")
+    published = ", ".join(lit(c) for c in published_lists) or "NULL"
     out.append(
         Step(
             "memb",
@@ -476,24 +477,25 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
                        count(*) AS n, any_value(create_seq) AS one_seq
                 FROM w GROUP BY subject_id, list
             ),
-            -- (most memberships rest on one record: only the others build a list, which keeps
-            -- the grouping small; a list is sorted after grouping, as an ordered aggregate costs
-            -- three times as much, and the record comes first in 'r', so sorting on (s, r)
-            -- sorts by start, then record)
+            -- (most memberships rest on one record: they take it as it is, and only the others
+            -- build a list, which keeps that grouping small; a list is sorted after grouping, as
+            -- an ordered aggregate costs three times as much, and the record comes first in 'r',
+            -- so sorting on (s, r) sorts by start, then record)
             multi AS (
-                SELECT w.subject_id, w.list, list_transform(list_sort(list({{'s': w.start, 'r': {in_window}}})),
-                                                            lambda x: x.r) AS records
+                SELECT w.subject_id, any_value(w.subject_kind) AS subject_kind, w.list, min(w.start) AS since,
+                       CASE WHEN bool_or(w.until IS NULL) THEN NULL ELSE max(w.until) END AS until,
+                       list_transform(list_sort(list({{'s': w.start, 'r': {in_window}}})), lambda x: x.r) AS records
                 FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
                 JOIN rwd r ON r.create_seq = w.create_seq
                 GROUP BY w.subject_id, w.list
             )
-            -- (a membership on one record: its window is the membership's since and until)
-            SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until,
-                   g.list IN ({", ".join(lit(c) for c in published_lists) or "NULL"}) AS published,
-                   CASE WHEN g.n = 1 THEN [{alone}]
-                        ELSE m.records END AS records
-            FROM g LEFT JOIN rwd r ON r.create_seq = g.one_seq
-            LEFT JOIN multi m ON g.n > 1 AND m.subject_id = g.subject_id AND m.list = g.list
+            -- (a membership on one record: its window is the membership's since and until; the
+            -- two kinds are made apart and put together, which joins each with its records only)
+            SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until, g.list IN ({published}) AS published,
+                   [{alone}] AS records
+            FROM g JOIN rwd r ON r.create_seq = g.one_seq WHERE g.n = 1
+            UNION ALL
+            SELECT subject_id, subject_kind, list, since, until, list IN ({published}), records FROM multi
             """,
         )
     )
