@@ -107,7 +107,8 @@ def records_step(with_history: bool, types: list[str] | None = None, subjects: s
     """One row per record: its create joined with its follow-ups, attributes amended (corrections
     in log order, then the latest extension). With ``types``, only the records of those types
     (and only their follow-ups are joined); with ``subjects`` (a relation with one row per
-    ``subject_id``), only the records of those subjects."""
+    ``subject_id`` and an integer ``subject_key`` unique to it), only the records of those
+    subjects, with their key."""
     merged = (
         "CASE WHEN f.corrections IS NULL OR len(f.corrections) = 0 THEN c.attrs "
         "ELSE list_reduce(list_concat([coalesce(c.attrs, '{}')], f.corrections), "
@@ -129,8 +130,10 @@ def records_step(with_history: bool, types: list[str] | None = None, subjects: s
         # the log, which then reads the other columns only for the rows of those types)
         values = ", ".join(f"({lit(t)})" for t in types) or "(NULL)"
         only = f"JOIN (VALUES {values}) AS only_(type) ON only_.type = c.type"
+    key = ""
     if subjects is not None:
         only += f" JOIN {subjects} only_s ON only_s.subject_id = c.subject_id"
+        key = ", only_s.subject_key"
     return Step(
         "rec2",
         f"""
@@ -138,7 +141,7 @@ def records_step(with_history: bool, types: list[str] | None = None, subjects: s
                c.seq AS create_seq, c.event_id, c.decided_on, c.document_no,
                coalesce(f.amount_fix, c.amount) AS amount, coalesce(f.quantity_fix, c.quantity) AS quantity,
                {attrs} AS attrs,
-               f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}
+               f.revoked_on, f.performed_on, f.delisted_on, f.delist_reason, f.repaired_on{history}{key}
         FROM ev c {only} LEFT JOIN {follow} f ON f.record_seq = c.seq {join_history}
         WHERE c.action = 'create'
         """,
@@ -292,12 +295,16 @@ def consent_step(catalog: Catalog, as_of: date) -> Step:
     return Step(
         "consent",
         f"""
-        SELECT subject_id, arg_max(record_id, (decided_on, create_seq)) AS record_id,
-               arg_max(document_no, (decided_on, create_seq)) AS document_no,
-               max(decided_on) AS decided_on
-        FROM rwd WHERE type = {lit(catalog.points.consent_type)} AND decided_on <= {d}
-          AND (delisted_on IS NULL OR delisted_on > {d})
-        GROUP BY subject_id
+        SELECT subject_id, latest.r AS record_id, latest.n AS document_no, latest.d AS decided_on,
+               latest.q AS consent_seq
+        FROM (
+            -- (one maximum of a struct ordered by date, then log order, instead of an arg_max
+            -- per column)
+            SELECT subject_id, max({{'d': decided_on, 'q': create_seq, 'r': record_id, 'n': document_no}}) AS latest
+            FROM rwd WHERE type = {lit(catalog.points.consent_type)} AND decided_on <= {d}
+              AND (delisted_on IS NULL OR delisted_on > {d})
+            GROUP BY subject_id
+        )
         """,
     )
 
@@ -307,17 +314,24 @@ def points_step(catalog: Catalog, as_of: date) -> Step:
     on ``as_of`` and the first day after it on which a point record stops counting, in one pass
     over the point records. Points make nothing but a score, and a score exists only under a
     consent: the records of other subjects are skipped when the log is read (about half the
-    point records of the synthetic city), and their expiry is no change to catch up on."""
+    point records of the synthetic city), and their expiry is no change to catch up on.
+
+    The records are grouped by their subject's consent (``consent_seq``, one integer per
+    subject), not by the identity code: grouping on an integer costs less than half as much."""
     d = _d(as_of)
+    subjects = "(SELECT subject_id, consent_seq AS subject_key FROM consent)"
     return Step(
         "pts",
         f"""
-        SELECT subject_id,
-               sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
-                   AS points_in_force,
-               min(points_until) FILTER (WHERE points_until > {d}) AS next_points
-        FROM ({windows_step(catalog, as_of, "rwp", point_types(catalog), "consent").sql})
-        GROUP BY subject_id
+        SELECT k.subject_id, p.points_in_force, p.next_points
+        FROM (
+            SELECT subject_key,
+                   sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
+                       AS points_in_force,
+                   min(points_until) FILTER (WHERE points_until > {d}) AS next_points
+            FROM ({windows_step(catalog, as_of, "rwp", point_types(catalog), subjects).sql})
+            GROUP BY subject_key
+        ) p JOIN consent k ON k.consent_seq = p.subject_key
         """,
     )
 
