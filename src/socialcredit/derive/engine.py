@@ -207,7 +207,7 @@ class Deriver:
         the tables are dropped when the block ends."""
         with self.store.write_lock:
             self._events(as_of, None, None)
-            plan = steps(self.catalog, as_of)
+            plan = steps(self.catalog, as_of, ended_windows=True)
             self._run(plan)
             try:
                 yield

@@ -443,10 +443,12 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
     return out
 
 
-def windows_union(catalog: Catalog) -> Step:
+def windows_union(catalog: Catalog, after: date | None = None) -> Step:
     """Every record's window in every list it enters (legal-finding lists). A window names its
     record by ``create_seq``; the record's details (identifiers, document, dates) are joined
-    from ``rwd`` only for the windows in force, when the memberships are built."""
+    from ``rwd`` only for the windows in force, when the memberships are built. With ``after``,
+    only the windows not ended by that day (those in force, and those still to open or close:
+    nothing else reads an ended window)."""
     parts = []
     for code, lst in catalog.lists.items():
         if lst.basis != "legal_finding":
@@ -454,11 +456,13 @@ def windows_union(catalog: Catalog) -> Step:
         for i, term in enumerate(lst.terms):
             parts.append(_term_sql(catalog, code, lst, term, i))
     sql = " UNION ALL ".join(parts) if parts else "SELECT NULL WHERE FALSE"
-    return Step("win", f"SELECT * FROM ({sql}) WHERE until IS NULL OR start < until")
+    live = f" AND until > {_d(after)}" if after is not None else ""
+    return Step("win", f"SELECT * FROM ({sql}) WHERE until IS NULL OR (start < until{live})")
 
 
-def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Step]:
-    """The derivation for one date, in order (over the events in ``ev``)."""
+def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windows: bool = False) -> list[Step]:
+    """The derivation for one date, in order (over the events in ``ev``). ``win`` keeps the
+    windows that ended before the date only with ``ended_windows`` (for reports over time)."""
     d = _d(as_of)
     out = [followups_step()]
     if with_history:
@@ -468,7 +472,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False) -> list[Ste
     if pm is not None:
         out += [consent_step(catalog, as_of), points_step(catalog, as_of)]
     out += repeat_steps(catalog)
-    out.append(windows_union(catalog))
+    out.append(windows_union(catalog, None if ended_windows else as_of))
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
 
     def record(start: str, until: str) -> str:
@@ -587,6 +591,8 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
     reach = [(c, r) for c, m in catalog.measures.items() for r in m.reaches_roles]
     if role_type is not None and reach:
         pairs = ", ".join(f"({lit(c)}, {lit(r)})" for c, r in reach)
+        reaching_lists = {lst for _, lst, m, _ in measure_links(catalog, as_of) if catalog.measures[m].reaches_roles}
+        reaching = ", ".join(lit(lst) for lst in sorted(reaching_lists)) or "NULL"
         out.append(
             Step(
                 "roles",
@@ -597,8 +603,10 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                        document_no AS role_document, decided_on AS role_since
                 FROM rwd WHERE type = {lit(role_type)} AND decided_on <= {d}
                   AND (delisted_on IS NULL OR delisted_on > {d})
-                  -- (only the roles in organisations on a list: no other role passes a measure on)
-                  AND subject_id IN (SELECT subject_id FROM memb_all WHERE subject_kind = 'organisation')
+                  -- (only the roles in organisations on a list that brings a measure reaching
+                  -- role holders: no other role passes a measure on)
+                  AND subject_id IN (SELECT subject_id FROM memb_all WHERE subject_kind = 'organisation'
+                                     AND list IN ({reaching}))
                 """,
             )
         )
