@@ -391,6 +391,14 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
     )
 
 
+# the columns of ``rwd`` that a term's windows read (dates, attributes), carried through the
+# repeat-offence numbering; the record's identifiers are joined later from ``rwd``
+REPEAT_COLUMNS = (
+    "create_seq, type, subject_id, subject_kind, decided_on, attrs, "
+    f"performed_on, delisted_on, repaired_on, {RETENTION}"
+)
+
+
 def repeat_name(code: str, index: int) -> str:
     """Name of the step numbering the offences of a term with a repeat rule."""
     return f"rw_repeat_{code.replace('.', '_')}_{index}"
@@ -423,7 +431,7 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
                     repeat_name(code, i),
                     f"""
                     WITH o AS (
-                        SELECT *,
+                        SELECT {REPEAT_COLUMNS},
                                row_number() OVER (PARTITION BY subject_id ORDER BY decided_on, create_seq) AS _rn,
                                rank() OVER (PARTITION BY subject_id ORDER BY decided_on) AS _rk
                         FROM rwd WHERE type IN ({types}) AND ({when})
