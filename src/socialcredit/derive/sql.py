@@ -323,7 +323,7 @@ def points_step(catalog: Catalog, as_of: date) -> Step:
     return Step(
         "pts",
         f"""
-        SELECT k.subject_id, p.points_in_force, p.next_points
+        SELECT k.subject_id, k.consent_seq, p.points_in_force, p.next_points
         FROM (
             SELECT subject_key,
                    sum(points) FILTER (WHERE decided_on <= {d} AND (points_until IS NULL OR {d} < points_until))
@@ -540,7 +540,7 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
                 FROM (
                     SELECT c.subject_id, c.record_id, c.document_no, c.decided_on,
                            {pm.base} + coalesce(p.points_in_force, 0) AS score
-                    FROM consent c LEFT JOIN pts p ON p.subject_id = c.subject_id
+                    FROM consent c LEFT JOIN pts p ON p.consent_seq = c.consent_seq
                 ) c
                 """,
             )
