@@ -579,7 +579,8 @@ def measure_links(catalog: Catalog, as_of: date) -> list[tuple[str, str, str, st
 def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
     """Measures through memoranda in force, reaching role holders; exemptions."""
     d = _d(as_of)
-    rows = [f"({', '.join(lit(v) for v in link)})" for link in measure_links(catalog, as_of)]
+    in_force = measure_links(catalog, as_of)
+    rows = [f"({', '.join(lit(v) for v in link)})" for link in in_force]
     links = (
         f"(VALUES {', '.join(rows)}) AS l(memorandum, list, measure, kind)"
         if rows
@@ -599,7 +600,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
     reach = [(c, r) for c, m in catalog.measures.items() for r in m.reaches_roles]
     if role_type is not None and reach:
         pairs = ", ".join(f"({lit(c)}, {lit(r)})" for c, r in reach)
-        reaching_lists = {lst for _, lst, m, _ in measure_links(catalog, as_of) if catalog.measures[m].reaches_roles}
+        reaching_lists = {lst for _, lst, m, _ in in_force if catalog.measures[m].reaches_roles}
         reaching = ", ".join(lit(lst) for lst in sorted(reaching_lists)) or "NULL"
         out.append(
             Step(
