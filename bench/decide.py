@@ -29,7 +29,7 @@ from socialcredit.decide.index import DecisionIndex
 from socialcredit.derive import Deriver
 from socialcredit.settings import Settings
 from socialcredit.store.duckdb_store import DuckDBStore
-from synth import build_in_child
+from synth import build_in_child, upgrade
 
 AS_OF = date(2026, 6, 1)
 ACTIONS = (
@@ -56,6 +56,7 @@ def main() -> None:
     db = work / f"decide-{args.events}.duckdb"
     if not db.exists():
         build_in_child(db, args.subjects, args.events)
+    upgrade(db)
     settings = Settings(db=db, today=AS_OF, memory_limit="8GB")
     with DuckDBStore(db, settings) as store:
         store.con.execute("DELETE FROM decisions")

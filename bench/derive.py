@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import build_in_child, count
+from synth import build_in_child, upgrade, count
 
 AS_OF = "2026-06-01"
 
@@ -95,6 +95,8 @@ def main() -> None:
         t0 = time.perf_counter()
         build_in_child(db, args.subjects, args.events)
         print(f"built a log of {count(db)[0]:,} events in {time.perf_counter() - t0:.0f} s")
+    elif applied := upgrade(db):
+        print(f"the kept log was migrated to the current schema ({applied})")
     events, subjects = count(db)
     bare_times: list[float] = []
     derive_times: list[float] = []

@@ -153,6 +153,13 @@ def count(db: Path) -> tuple[int, int]:
         con.close()
 
 
+def upgrade(db: Path) -> list[int]:
+    """Bring a log kept from an earlier run (``--dir``) to the current schema; returns the
+    migrations applied."""
+    with DuckDBStore(db, Settings(db=db)) as store:
+        return store.migrate()
+
+
 def build_in_child(db: Path, subjects: int, events: int) -> None:
     """``build`` in a child process, so that the caller stays small: a child's peak RSS counts
     the pages it shares with its parent at fork."""

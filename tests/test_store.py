@@ -179,15 +179,31 @@ def test_digests_recorded_at_ingest_match_the_stored_events(db: Path, tmp_path: 
     assert res.json()["intact"] is True
 
 
+def _undo_record_lists(con: duckdb.DuckDBPyConnection) -> None:
+    """Return a database to the form before migration 7: the records behind a membership as the
+    JSON text the derive wrote then."""
+    con.execute("ALTER TABLE d_memberships ALTER records TYPE VARCHAR USING CAST(to_json(records) AS VARCHAR)")
+    con.execute("DELETE FROM schema_version WHERE version = 7")
+
+
 def _undo_measure_links(con: duckdb.DuckDBPyConnection) -> None:
     """Return a database to the form before migration 6: ``d_measures`` a table holding every
     measure row (those the view gave)."""
+    _undo_record_lists(con)
     con.execute("CREATE TABLE d_measures_old AS SELECT * FROM d_measures")
     con.execute("DROP VIEW d_measures")
     con.execute("DROP TABLE d_measures_via")
     con.execute("DROP TABLE d_measure_links")
     con.execute("ALTER TABLE d_measures_old RENAME TO d_measures")
     con.execute("DELETE FROM schema_version WHERE version = 6")
+
+
+def _memberships(db: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT * FROM d_memberships ORDER BY subject_id, list").fetchall()
+    finally:
+        con.close()
 
 
 def _record_seqs(db: Path) -> dict[str, str | None]:
@@ -248,7 +264,7 @@ def test_follow_ups_carry_their_records_seq_and_an_older_log_is_migrated(db: Pat
     con.close()
     res = run_cli("init", "--db", db, "--json")
     assert res.code == 0, res.err
-    assert res.json()["migrations_applied"] == [5, 6]
+    assert res.json()["migrations_applied"] == [5, 6, 7]
     assert _record_seqs(db) == expected
     again = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
     assert again == shown
@@ -304,6 +320,8 @@ def test_measures_are_read_from_memberships_and_an_older_store_is_migrated(db: P
             con.close()
 
     stored = measures()
+    memberships = _memberships(db)
+    assert {r["record_id"] for m in memberships for r in m[-1]} == {"C1", "C2"}
     by_subject = {s: {r[2] for r in stored if r[0] == s} for s in (company, rep, other)}
     assert by_subject[company]
     assert by_subject[company] == by_subject[other]
@@ -319,8 +337,10 @@ def test_measures_are_read_from_memberships_and_an_older_store_is_migrated(db: P
         con.close()
     res = run_cli("init", "--db", db, "--json")
     assert res.code == 0, res.err
-    assert res.json()["migrations_applied"] == [6]
+    assert res.json()["migrations_applied"] == [6, 7]
     assert measures() == stored
+    # migration 7 turns the JSON text back into the same records, dates typed
+    assert _memberships(db) == memberships
     checked = run_cli("check", rep, "flight.business", "--db", db, "--json").json()
     assert checked["allowed"] is False
     assert {r["via"]["organisation"] for r in checked["restrictions"]} == {company}

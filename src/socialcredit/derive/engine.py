@@ -350,8 +350,8 @@ class Deriver:
         subject: a derive for another date with other memoranda in force is a full one)."""
         limit = f"WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""
         self.con.execute(
-            f"INSERT INTO d_memberships SELECT subject_id, subject_kind, list, since, until, published, "
-            f"CAST(to_json(records) AS VARCHAR) FROM memb_all {limit}"
+            f"INSERT INTO d_memberships SELECT subject_id, subject_kind, list, since, until, published, records "
+            f"FROM memb_all {limit}"
         )
         self.con.execute("DELETE FROM d_measure_links")
         links = measure_links(self.catalog, as_of)

@@ -272,4 +272,28 @@ MIGRATIONS += (
     ),
 )
 
+# The records behind a stored membership, as a list of structs (they were JSON text): inserting
+# them costs less than writing them out as text and compressing it (the insert of 4.4M
+# memberships at 113M events took 3.5 s instead of 4.7 s), and readers get the dates typed.
+RECORD_FIELDS = (
+    ("record_id", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("type", "VARCHAR"),
+    ("event_id", "VARCHAR"),
+    ("document_no", "VARCHAR"),
+    ("decided_on", "DATE"),
+    ("start", "DATE"),
+    ("until", "DATE"),
+)
+RECORDS_TYPE = "STRUCT(" + ", ".join(f'"{n}" {t}' for n, t in RECORD_FIELDS) + ")[]"
+_RECORDS_JSON = "[{" + ", ".join(f'"{n}": "{t}"' for n, t in RECORD_FIELDS) + "}]"
+
+MIGRATIONS += (
+    Migration(
+        7,
+        "the records behind a stored membership are a list of structs, not JSON text",
+        (f"ALTER TABLE d_memberships ALTER records TYPE {RECORDS_TYPE} USING from_json(records, '{_RECORDS_JSON}')",),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version
