@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import build_in_child, upgrade, count
+from synth import build_in_child, count, upgrade
 
 AS_OF = "2026-06-01"
 

@@ -54,30 +54,47 @@ def _plus(expr: str, period_sql: str) -> str:
     return f"CAST({expr} + {period_sql} AS DATE)"
 
 
-def followups_step() -> Step:
+def type_numbers(catalog: Catalog) -> dict[str, int]:
+    """A number per record type (its place in code order), which a grouping carries more cheaply
+    than the type's name."""
+    return {code: i for i, code in enumerate(sorted(catalog.record_types))}
+
+
+def followups_step(catalog: Catalog) -> Step:
     """Per record with follow-ups: amendments in log order and the dates of the others. Follow-ups
     are grouped by ``record_seq``, the seq of their record's create, so that records join on one
     integer. The dated follow-ups (revocation, performance, deletion, repair), nearly all of
     them, go through one grouping of plain minimums; only the amendments (corrections and
     extensions, rare) go through the grouping with lists and ``arg_max``, which costs several
-    times as much per row, and are joined to it."""
+    times as much per row, and are joined to it.
+
+    The record's type is carried as its number (``type_no``, see ``type_numbers``; NULL for a
+    type the catalog no longer has), and each date is the minimum of a CASE rather than a
+    filtered minimum: at 13.6M events the grouping took 0.24 s instead of 0.37 s."""
+    numbers = ", ".join(f"({lit(t)}, {n})" for t, n in type_numbers(catalog).items()) or "(NULL, NULL)"
+
+    def first(action: str, value: str = "decided_on") -> str:
+        return f"CASE WHEN action = {lit(action)} THEN {value} END"
+
     return Step(
         "fu",
-        """
+        f"""
         WITH f AS (SELECT * FROM ev WHERE action <> 'create'),
         d AS (
-            SELECT record_seq, any_value(type) AS type,
-                   min(decided_on) FILTER (WHERE action = 'revoke') AS revoked_on,
-                   min(decided_on) FILTER (WHERE action = 'perform') AS performed_on,
-                   min(decided_on) FILTER (WHERE action = 'delist') AS delisted_on,
-                   arg_min(CASE WHEN action = 'delist' THEN json_extract_string(attrs, '$.reason') END, decided_on)
-                       FILTER (WHERE action = 'delist') AS delist_reason,
-                   min(decided_on) FILTER (WHERE action = 'repair') AS repaired_on
-            FROM f GROUP BY record_seq
+            SELECT record_seq, any_value(tn.type_no) AS type_no,
+                   min({first("revoke")}) AS revoked_on,
+                   min({first("perform")}) AS performed_on,
+                   min({first("delist")}) AS delisted_on,
+                   -- (arg_min skips the rows whose date is NULL: those of other actions)
+                   arg_min({first("delist", "json_extract_string(attrs, '$.reason')")}, {first("delist")})
+                       AS delist_reason,
+                   min({first("repair")}) AS repaired_on
+            FROM f LEFT JOIN (VALUES {numbers}) AS tn(type, type_no) ON tn.type = f.type
+            GROUP BY record_seq
         ),
         a AS (
             SELECT record_seq,
-                   list_transform(list_sort(list({'s': seq, 'a': attrs})
+                   list_transform(list_sort(list({{'s': seq, 'a': attrs}})
                        FILTER (WHERE action = 'correct' AND attrs IS NOT NULL)), lambda x: x.a) AS corrections,
                    arg_max(amount, seq) FILTER (WHERE action = 'correct' AND amount IS NOT NULL) AS amount_fix,
                    arg_max(quantity, seq) FILTER (WHERE action = 'correct' AND quantity IS NOT NULL) AS quantity_fix,
@@ -85,7 +102,7 @@ def followups_step() -> Step:
                        AS extended_to
             FROM f WHERE action IN ('correct', 'extend') GROUP BY record_seq
         )
-        SELECT d.record_seq, d.type, a.corrections, a.amount_fix, a.quantity_fix, a.extended_to,
+        SELECT d.record_seq, d.type_no, a.corrections, a.amount_fix, a.quantity_fix, a.extended_to,
                d.revoked_on, d.performed_on, d.delisted_on, d.delist_reason, d.repaired_on
         FROM d LEFT JOIN a USING (record_seq)
         """,
@@ -105,7 +122,9 @@ def history_step() -> Step:
     )
 
 
-def records_step(with_history: bool, types: list[str] | None = None, subjects: str | None = None) -> Step:
+def records_step(
+    catalog: Catalog, with_history: bool, types: list[str] | None = None, subjects: str | None = None
+) -> Step:
     """One row per record: its create joined with its follow-ups, attributes amended (corrections
     in log order, then the latest extension). With ``types``, only the records of those types
     (and only their follow-ups are joined); with ``subjects`` (a relation with one row per
@@ -126,8 +145,9 @@ def records_step(with_history: bool, types: list[str] | None = None, subjects: s
     follow = "fu"
     only = ""
     if types is not None:
-        listed = ", ".join(lit(t) for t in types) or "NULL"
-        follow = f"(SELECT * FROM fu WHERE type IN ({listed}))"
+        numbers = type_numbers(catalog)
+        listed = ", ".join(str(numbers[t]) for t in types if t in numbers) or "NULL"
+        follow = f"(SELECT * FROM fu WHERE type_no IN ({listed}))"
         # (a join with the types, not an IN filter: the join's keys are pushed into the scan of
         # the log, which then reads the other columns only for the rows of those types)
         values = ", ".join(f"({lit(t)})" for t in types) or "(NULL)"
@@ -216,7 +236,7 @@ def windows_step(
         if severity_types
         else "CAST(NULL AS BOOLEAN)"
     )
-    records = "rec2" if types is None else f"({records_step(False, types, subjects).sql})"
+    records = "rec2" if types is None else f"({records_step(catalog, False, types, subjects).sql})"
     return Step(
         name,
         f"""
@@ -487,11 +507,11 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
     """The derivation for one date, in order (over the events in ``ev``). ``win`` keeps the
     windows that ended before the date only with ``ended_windows`` (for reports over time)."""
     d = _d(as_of)
-    out = [followups_step()]
+    out = [followups_step(catalog)]
     if with_history:
         out.append(history_step())
     pm = catalog.points
-    out += [records_step(with_history), windows_step(catalog, as_of), details_step(catalog, as_of)]
+    out += [records_step(catalog, with_history), windows_step(catalog, as_of), details_step(catalog, as_of)]
     if pm is not None:
         out += [consent_step(catalog, as_of), points_step(catalog, as_of)]
     out += repeat_steps(catalog)
