@@ -525,7 +525,12 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
             f"'document_no': r.document_no, 'decided_on': r.decided_on, 'start': {start}, 'until': {until}}}"
         )
 
-    in_window, alone = record("w.start", "w.until"), record("g.since", "g.until")
+    alone = record("g.since", "g.until")
+    # a record in a membership's list, flat with its window's start first (``s``), so that
+    # sorting the list sorts by start, then record; turned into ``record`` after sorting
+    fields = ("record_id", "source", "type", "event_id", "document_no", "decided_on")
+    flat = "{'s': w.start, " + ", ".join(f"'{f}': r.{f}" for f in fields) + ", 'until': w.until}"
+    unflat = "{" + ", ".join(f"'{f}': x.{f}" for f in fields) + ", 'start': x.s, 'until': x.until}"
     published = ", ".join(lit(c) for c in published_lists) or "NULL"
     out.append(
         Step(
@@ -533,26 +538,27 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
             f"""
             WITH w AS (SELECT * FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)),
             g AS (
-                SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
+                SELECT subject_id, list, min(start) AS since,
                        CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
                        count(*) AS n, any_value(create_seq) AS one_seq
                 FROM w GROUP BY subject_id, list
             ),
             -- (most memberships rest on one record: they take it as it is, and only the others
             -- build a list, which keeps that grouping small; a list is sorted after grouping, as
-            -- an ordered aggregate costs three times as much, and the record comes first in 'r',
-            -- so sorting on (s, r) sorts by start, then record)
+            -- an ordered aggregate costs three times as much; the grouping carries no string it
+            -- does not need, and a flat struct: memb took 6.0-6.1 s instead of 6.5-6.7 s at
+            -- 113M events)
             multi AS (
                 SELECT w.subject_id, any_value(w.subject_kind) AS subject_kind, w.list, min(w.start) AS since,
                        CASE WHEN bool_or(w.until IS NULL) THEN NULL ELSE max(w.until) END AS until,
-                       list_transform(list_sort(list({{'s': w.start, 'r': {in_window}}})), lambda x: x.r) AS records
+                       list_transform(list_sort(list({flat})), lambda x: {unflat}) AS records
                 FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
                 JOIN rwd r ON r.create_seq = w.create_seq
                 GROUP BY w.subject_id, w.list
             )
             -- (a membership on one record: its window is the membership's since and until; the
             -- two kinds are made apart and put together, which joins each with its records only)
-            SELECT g.subject_id, g.subject_kind, g.list, g.since, g.until, g.list IN ({published}) AS published,
+            SELECT g.subject_id, r.subject_kind, g.list, g.since, g.until, g.list IN ({published}) AS published,
                    [{alone}] AS records
             FROM g JOIN rwd r ON r.create_seq = g.one_seq WHERE g.n = 1
             UNION ALL
