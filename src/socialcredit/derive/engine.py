@@ -21,6 +21,7 @@ from socialcredit.derive.sql import (
     exemption_types,
     last_reads,
     measure_links,
+    of_types,
     role_types,
     steps,
 )
@@ -405,7 +406,7 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
         parts.append(
             "SELECT subject_id, "
             "CAST(TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) + INTERVAL 1 DAY AS DATE) "
-            f"FROM rwd WHERE type IN ({', '.join(lit(t) for t in exempting)})"
+            f"FROM rwd WHERE {of_types(catalog, exempting)}"
         )
     union = " UNION ALL ".join(parts)
     roles = role_types(catalog)
@@ -423,7 +424,7 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
             FROM own o FULL OUTER JOIN (
                 SELECT json_extract_string(r.attrs, '$.person_id') AS subject_id, min(o.day) AS day
                 FROM rwd r JOIN own o ON o.subject_id = r.subject_id
-                WHERE r.type IN ({", ".join(lit(t) for t in roles)})
+                WHERE {of_types(catalog, roles)}
                 GROUP BY 1
             ) v USING (subject_id)
             """,

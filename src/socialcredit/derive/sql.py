@@ -175,6 +175,7 @@ def _type_properties(catalog: Catalog, scope: set[str] | None) -> str:
     """A VALUES relation of what the windows read per record type (joined once per record, where
     IN lists and CASE chains over the types cost a comparison per type and row)."""
     rows = []
+    numbers = type_numbers(catalog)
     for code, rt in catalog.record_types.items():
         if scope is not None and code not in scope:
             continue
@@ -182,11 +183,20 @@ def _type_properties(catalog: Catalog, scope: set[str] | None) -> str:
         rows.append(
             f"({lit(code)}, {rt.conduct_ends == 'performed'}, {rt.negative}, "
             f"{rt.publication.by == 'severity'}, CAST({'NULL' if item is None else item.points} AS DOUBLE), "
-            f"{item is not None and item.per == 'quantity'})"
+            f"{item is not None and item.per == 'quantity'}, {numbers[code]})"
         )
     if not rows:
-        rows.append("(NULL, FALSE, FALSE, FALSE, CAST(NULL AS DOUBLE), FALSE)")
-    return f"(VALUES {', '.join(rows)}) AS tp(type, _performed, _negative, _severity, _points, _per_quantity)"
+        rows.append("(NULL, FALSE, FALSE, FALSE, CAST(NULL AS DOUBLE), FALSE, CAST(NULL AS INTEGER))")
+    return f"(VALUES {', '.join(rows)}) AS tp(type, _performed, _negative, _severity, _points, _per_quantity, type_no)"
+
+
+def of_types(catalog: Catalog, types: list[str]) -> str:
+    """A filter on the record types, by their numbers (``type_no``, carried by the windows and
+    ``rwd``): the later steps each select a few types from ``rwd``, and comparing an integer costs
+    a quarter of comparing the type's name (0.03 s instead of 0.11 s per pass over ``rwd`` at
+    113M events)."""
+    numbers = type_numbers(catalog)
+    return f"type_no IN ({', '.join(str(numbers[t]) for t in types if t in numbers) or 'NULL'})"
 
 
 def windows_step(
@@ -292,7 +302,7 @@ MEASURE_RECORDS_ON = "ms.subject_id = coalesce(m.via_organisation, m.subject_id)
 # exemptions, next-change dates); the amounts, points and publication ends are not among them.
 # ``{names}`` is the subject's name, which only the role records need (the organisation's name).
 DETAIL_COLUMNS = (
-    "source, record_id, type, subject_id, subject_kind, {names}, create_seq, event_id, decided_on, "
+    "source, record_id, type, type_no, subject_id, subject_kind, {names}, create_seq, event_id, decided_on, "
     f"document_no, attrs, performed_on, delisted_on, repaired_on, {RETENTION}"
 )
 
@@ -328,7 +338,7 @@ def consent_step(catalog: Catalog, as_of: date) -> Step:
             -- (one maximum of a struct ordered by date, then log order, instead of an arg_max
             -- per column)
             SELECT subject_id, max({{'d': decided_on, 'q': create_seq, 'r': record_id, 'n': document_no}}) AS latest
-            FROM rwd WHERE type = {lit(catalog.points.consent_type)} AND decided_on <= {d}
+            FROM rwd WHERE {of_types(catalog, [catalog.points.consent_type])} AND decided_on <= {d}
               AND (delisted_on IS NULL OR delisted_on > {d})
             GROUP BY subject_id
         )
@@ -405,7 +415,6 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
                 "ELSE CAST(performed_on + INTERVAL 1 DAY AS DATE) END"
             )
         ends.append(after)
-    types = ", ".join(lit(t) for t in lst.record_types)
     offence = "NULL AS offence_no"
     source = "rwd"
     if term.repeat is not None:
@@ -414,14 +423,14 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
     return (
         f"SELECT create_seq, subject_id, subject_kind, "
         f"{lit(code)} AS list, {index} AS term, start, least({', '.join(ends)}) AS until, {offence} "
-        f"FROM (SELECT *, {start} AS start FROM {source} WHERE type IN ({types}) AND ({when}))"
+        f"FROM (SELECT *, {start} AS start FROM {source} WHERE {of_types(catalog, lst.record_types)} AND ({when}))"
     )
 
 
 # the columns of ``rwd`` that a term's windows read (dates, attributes), carried through the
 # repeat-offence numbering; the record's identifiers are joined later from ``rwd``
 REPEAT_COLUMNS = (
-    "create_seq, type, subject_id, subject_kind, decided_on, attrs, "
+    "create_seq, type, type_no, subject_id, subject_kind, decided_on, attrs, "
     f"performed_on, delisted_on, repaired_on, {RETENTION}"
 )
 
@@ -451,7 +460,6 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
                 )
                 or "TRUE"
             )
-            types = ", ".join(lit(t) for t in lst.record_types)
             within = term.repeat.within.sql_interval()
             out.append(
                 Step(
@@ -461,7 +469,7 @@ def repeat_steps(catalog: Catalog) -> list[Step]:
                         SELECT {REPEAT_COLUMNS},
                                row_number() OVER (PARTITION BY subject_id ORDER BY decided_on, create_seq) AS _rn,
                                rank() OVER (PARTITION BY subject_id ORDER BY decided_on) AS _rk
-                        FROM rwd WHERE type IN ({types}) AND ({when})
+                        FROM rwd WHERE {of_types(catalog, lst.record_types)} AND ({when})
                     ),
                     firsts AS (
                         SELECT r.create_seq, min(p._rk) AS first_rk
@@ -651,7 +659,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                        json_extract_string(attrs, '$.person_id') AS person_id,
                        json_extract_string(attrs, '$.role') AS role, record_id AS role_record,
                        document_no AS role_document, decided_on AS role_since
-                FROM rwd WHERE type = {lit(role_type)} AND decided_on <= {d}
+                FROM rwd WHERE {of_types(catalog, [role_type])} AND decided_on <= {d}
                   AND (delisted_on IS NULL OR delisted_on > {d})
                   -- (only the roles in organisations on a list that brings a measure reaching
                   -- role holders: no other role passes a measure on)
@@ -697,7 +705,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
                 SELECT subject_id, type, record_id, document_no, decided_on,
                        TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) AS valid_until,
                        CAST(json_extract(attrs, '$.actions') AS VARCHAR[]) AS actions
-                FROM rwd WHERE type IN ({", ".join(lit(t) for t in exempting)}) AND decided_on <= {d}
+                FROM rwd WHERE {of_types(catalog, exempting)} AND decided_on <= {d}
                   AND (TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) IS NULL
                        OR TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) >= {d})
                 """,
