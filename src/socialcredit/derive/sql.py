@@ -190,6 +190,14 @@ def _type_properties(catalog: Catalog, scope: set[str] | None) -> str:
     return f"(VALUES {', '.join(rows)}) AS tp(type, _performed, _negative, _severity, _points, _per_quantity, type_no)"
 
 
+def type_name(catalog: Catalog, number: str) -> str:
+    """The name of the record type numbered ``number`` (see ``type_numbers``): ``rwd`` carries
+    only the number, and the few rows that show a type (the records behind the memberships in
+    force, exemptions) look its name up in a constant list."""
+    names = ", ".join(lit(t) for t in sorted(catalog.record_types))
+    return f"([{names}])[{number} + 1]"
+
+
 def of_types(catalog: Catalog, types: list[str]) -> str:
     """A filter on the record types, by their numbers (``type_no``, carried by the windows and
     ``rwd``): the later steps each select a few types from ``rwd``, and comparing an integer costs
@@ -299,10 +307,12 @@ def detail_types(catalog: Catalog) -> list[str]:
 MEASURE_RECORDS_ON = "ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list"
 
 # the columns of ``rwd`` that later steps read (list windows, repeat offences, consents, roles,
-# exemptions, next-change dates); the amounts, points and publication ends are not among them.
-# ``{names}`` is the subject's name, which only the role records need (the organisation's name).
+# exemptions, next-change dates); the amounts, points and publication ends are not among them,
+# and the type is kept as its number (``type_no``; each column of ``rwd`` costs about a tenth of
+# making it, at 13.6M events). ``{names}`` is the subject's name, which only the role records
+# need (the organisation's name).
 DETAIL_COLUMNS = (
-    "source, record_id, type, type_no, subject_id, subject_kind, {names}, create_seq, event_id, decided_on, "
+    "source, record_id, type_no, subject_id, subject_kind, {names}, create_seq, event_id, decided_on, "
     f"document_no, attrs, performed_on, delisted_on, repaired_on, {RETENTION}"
 )
 
@@ -430,7 +440,7 @@ def _term_sql(catalog: Catalog, code: str, lst: ListSpec, term: TermCase, index:
 # the columns of ``rwd`` that a term's windows read (dates, attributes), carried through the
 # repeat-offence numbering; the record's identifiers are joined later from ``rwd``
 REPEAT_COLUMNS = (
-    "create_seq, type, type_no, subject_id, subject_kind, decided_on, attrs, "
+    "create_seq, type_no, subject_id, subject_kind, decided_on, attrs, "
     f"performed_on, delisted_on, repaired_on, {RETENTION}"
 )
 
@@ -529,7 +539,8 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
     def record(start: str, until: str) -> str:
         """A record behind a membership: its details from ``rwd r`` and its window."""
         return (
-            "{'record_id': r.record_id, 'source': r.source, 'type': r.type, 'event_id': r.event_id, "
+            f"{{'record_id': r.record_id, 'source': r.source, 'type': {type_name(catalog, 'r.type_no')}, "
+            "'event_id': r.event_id, "
             f"'document_no': r.document_no, 'decided_on': r.decided_on, 'start': {start}, 'until': {until}}}"
         )
 
@@ -537,7 +548,8 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
     # a record in a membership's list, flat with its window's start first (``s``), so that
     # sorting the list sorts by start, then record; turned into ``record`` after sorting
     fields = ("record_id", "source", "type", "event_id", "document_no", "decided_on")
-    flat = "{'s': w.start, " + ", ".join(f"'{f}': r.{f}" for f in fields) + ", 'until': w.until}"
+    columns = {f: f"r.{f}" for f in fields} | {"type": type_name(catalog, "r.type_no")}
+    flat = "{'s': w.start, " + ", ".join(f"'{f}': {columns[f]}" for f in fields) + ", 'until': w.until}"
     unflat = "{" + ", ".join(f"'{f}': x.{f}" for f in fields) + ", 'start': x.s, 'until': x.until}"
     published = ", ".join(lit(c) for c in published_lists) or "NULL"
     out.append(
@@ -702,7 +714,7 @@ def measure_steps(catalog: Catalog, as_of: date) -> list[Step]:
             Step(
                 "exemptions",
                 f"""
-                SELECT subject_id, type, record_id, document_no, decided_on,
+                SELECT subject_id, {type_name(catalog, "type_no")} AS type, record_id, document_no, decided_on,
                        TRY_CAST(json_extract_string(attrs, '$.valid_until') AS DATE) AS valid_until,
                        CAST(json_extract(attrs, '$.actions') AS VARCHAR[]) AS actions
                 FROM rwd WHERE {of_types(catalog, exempting)} AND decided_on <= {d}
