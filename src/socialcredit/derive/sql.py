@@ -145,9 +145,7 @@ def records_step(
     follow = "fu"
     only = ""
     if types is not None:
-        numbers = type_numbers(catalog)
-        listed = ", ".join(str(numbers[t]) for t in types if t in numbers) or "NULL"
-        follow = f"(SELECT * FROM fu WHERE type_no IN ({listed}))"
+        follow = f"(SELECT * FROM fu WHERE {of_types(catalog, types)})"
         # (a join with the types, not an IN filter: the join's keys are pushed into the scan of
         # the log, which then reads the other columns only for the rows of those types)
         values = ", ".join(f"({lit(t)})" for t in types) or "(NULL)"
