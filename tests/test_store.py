@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -198,7 +199,7 @@ def _undo_measure_links(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM schema_version WHERE version = 6")
 
 
-def _memberships(db: Path) -> list[tuple[object, ...]]:
+def _memberships(db: Path) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return con.execute("SELECT * FROM d_memberships ORDER BY subject_id, list").fetchall()
