@@ -18,6 +18,7 @@ from datetime import date
 
 from socialcredit.catalog.models import Catalog, ListSpec, TermCase
 from socialcredit.ingest.sqlgen import condition_sql, lit, typed_value
+from socialcredit.store.migrations import RECORD_FIELDS
 
 RETENTION = "retention_until"
 # a day later than any end: an open end (NULL) compares as this day
@@ -534,20 +535,15 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
     out.append(windows_union(catalog, None if ended_windows else as_of))
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
 
-    def record(start: str, until: str) -> str:
-        """A record behind a membership: its details from ``rwd r`` and its window."""
-        return (
-            f"{{'record_id': r.record_id, 'source': r.source, 'type': {type_name(catalog, 'r.type_no')}, "
-            "'event_id': r.event_id, "
-            f"'document_no': r.document_no, 'decided_on': r.decided_on, 'start': {start}, 'until': {until}}}"
-        )
-
-    alone = record("g.since", "g.until")
-    # a record in a membership's list, flat with its window's start first (``s``), so that
-    # sorting the list sorts by start, then record; turned into ``record`` after sorting
-    fields = ("record_id", "source", "type", "event_id", "document_no", "decided_on")
+    # the fields of a record behind a membership (as stored, ``RECORD_FIELDS``): its details from
+    # ``rwd r``, then its window (``start``, ``until``)
+    fields = [name for name, _ in RECORD_FIELDS if name not in ("start", "until")]
     columns = {f: f"r.{f}" for f in fields} | {"type": type_name(catalog, "r.type_no")}
-    flat = "{'s': w.start, " + ", ".join(f"'{f}': {columns[f]}" for f in fields) + ", 'until': w.until}"
+    details = ", ".join(f"'{f}': {columns[f]}" for f in fields)
+    alone = f"{{{details}, 'start': g.since, 'until': g.until}}"
+    # a record in a membership's list, flat with its window's start first (``s``), so that
+    # sorting the list sorts by start, then record; turned into a record after sorting
+    flat = f"{{'s': w.start, {details}, 'until': w.until}}"
     unflat = "{" + ", ".join(f"'{f}': x.{f}" for f in fields) + ", 'start': x.s, 'until': x.until}"
     published = ", ".join(lit(c) for c in published_lists) or "NULL"
     out.append(
