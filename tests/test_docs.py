@@ -13,6 +13,7 @@ from socialcredit.catalog import load_default
 from socialcredit.cli import app
 from socialcredit.ingest.sqlgen import row_checks
 from socialcredit.settings import Settings
+from socialcredit.store.duckdb_store import DuckDBStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -115,3 +116,17 @@ def test_every_api_error_code_is_documented() -> None:
     text = (DOCS / "api.md").read_text(encoding="utf-8")
     missing = sorted(c for c, status in ERROR_CODES.items() if f"| `{c}` | {status} |" not in text)
     assert not missing, f"API error codes not in docs/api.md: {missing}"
+
+
+def test_every_stored_table_is_documented(tmp_path: Path) -> None:
+    """Each table and view of an initialised store is named in docs/storage.md."""
+    db = tmp_path / "sc.duckdb"
+    with DuckDBStore(db, Settings(db=db)) as store:
+        store.migrate()
+        names = [
+            r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+        ]
+        names += [r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+    text = (DOCS / "storage.md").read_text(encoding="utf-8")
+    assert "d_membership_records" in names
+    assert [n for n in names if f"`{n}`" not in text] == []

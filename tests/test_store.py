@@ -9,10 +9,11 @@ import duckdb
 import pytest
 
 from socialcredit.catalog import catalog_version, load_default
+from socialcredit.derive.sql import records_list
 from socialcredit.settings import Settings
 from socialcredit.store.base import StoreError
 from socialcredit.store.duckdb_store import DuckDBStore
-from socialcredit.store.migrations import LATEST
+from socialcredit.store.migrations import LATEST, MEASURES_VIEW, RECORDS_TYPE
 
 from conftest import event_count, ingest, org, person, run_cli, write_csv
 
@@ -180,9 +181,26 @@ def test_digests_recorded_at_ingest_match_the_stored_events(db: Path, tmp_path: 
     assert res.json()["intact"] is True
 
 
+def _undo_record_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Return a database to the form before migration 8: the records behind a membership as a
+    list of structs in ``d_memberships.records``, as the derive wrote them then."""
+    records = records_list("d_membership_records", "m.subject_id", "m.list")
+    con.execute(
+        f"CREATE TABLE d_memberships_old AS "
+        f"SELECT m.*, CAST({records} AS {RECORDS_TYPE}) AS records FROM d_memberships m"
+    )
+    con.execute("DROP VIEW d_measures")
+    con.execute("DROP TABLE d_memberships")
+    con.execute("DROP TABLE d_membership_records")
+    con.execute("ALTER TABLE d_memberships_old RENAME TO d_memberships")
+    con.execute(MEASURES_VIEW)
+    con.execute("DELETE FROM schema_version WHERE version = 8")
+
+
 def _undo_record_lists(con: duckdb.DuckDBPyConnection) -> None:
     """Return a database to the form before migration 7: the records behind a membership as the
     JSON text the derive wrote then."""
+    _undo_record_rows(con)
     con.execute("ALTER TABLE d_memberships ALTER records TYPE VARCHAR USING CAST(to_json(records) AS VARCHAR)")
     con.execute("DELETE FROM schema_version WHERE version = 7")
 
@@ -200,9 +218,11 @@ def _undo_measure_links(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _memberships(db: Path) -> list[tuple[Any, ...]]:
+    """The stored memberships, each with the list of its records (read from their own table)."""
+    records = records_list("d_membership_records", "m.subject_id", "m.list")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT * FROM d_memberships ORDER BY subject_id, list").fetchall()
+        return con.execute(f"SELECT m.*, {records} FROM d_memberships m ORDER BY subject_id, list").fetchall()
     finally:
         con.close()
 
@@ -265,7 +285,7 @@ def test_follow_ups_carry_their_records_seq_and_an_older_log_is_migrated(db: Pat
     con.close()
     res = run_cli("init", "--db", db, "--json")
     assert res.code == 0, res.err
-    assert res.json()["migrations_applied"] == [5, 6, 7]
+    assert res.json()["migrations_applied"] == [5, 6, 7, 8]
     assert _record_seqs(db) == expected
     again = run_cli("show", person(), "--db", db, "--as-of", "2025-06-01", "--json").json()
     assert again == shown
@@ -338,9 +358,10 @@ def test_measures_are_read_from_memberships_and_an_older_store_is_migrated(db: P
         con.close()
     res = run_cli("init", "--db", db, "--json")
     assert res.code == 0, res.err
-    assert res.json()["migrations_applied"] == [6, 7]
+    assert res.json()["migrations_applied"] == [6, 7, 8]
     assert measures() == stored
-    # migration 7 turns the JSON text back into the same records, dates typed
+    # migration 7 turns the JSON text back into the same records, dates typed, and migration 8
+    # makes them rows of their own
     assert _memberships(db) == memberships
     checked = run_cli("check", rep, "flight.business", "--db", db, "--json").json()
     assert checked["allowed"] is False

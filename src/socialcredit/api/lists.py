@@ -7,13 +7,13 @@ of at least 4 characters (registrations are public); anybody by a part of the na
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from socialcredit.catalog.models import Catalog
 from socialcredit.decide import DecisionError
 from socialcredit.decide.service import canonical
+from socialcredit.derive.sql import records_list
 from socialcredit.identity.masking import mask
 from socialcredit.store.duckdb_store import DuckDBStore
 
@@ -61,14 +61,26 @@ def list_page(
     )
     total = int(store.con.execute(f"SELECT count(*) {base}", params).fetchall()[0][0])
     rows = store.con.execute(
-        f"SELECT m.subject_id, m.subject_kind, s.name, m.since, m.until, m.records {base} "
+        f"SELECT m.subject_id, m.subject_kind, s.name, m.since, m.until {base} "
         "ORDER BY m.since DESC, m.subject_id LIMIT ? OFFSET ?",
         [*params, size, (page - 1) * size],
     ).fetchall()
+    # the records of the page's entries only, gathered in a second query (a subject is on a
+    # list once): gathered in the page's query, they cost a pass over every stored record
+    shown = [r[0] for r in rows]
+    listed: dict[str, Any] = {}
+    if shown:
+        listed = dict(
+            store.con.execute(
+                f"SELECT m.subject_id, {records_list('d_membership_records', 'm.subject_id', 'm.list')} "
+                f"FROM d_memberships m WHERE m.list = ? AND m.subject_id IN ({', '.join('?' for _ in shown)})",
+                [list_code, *shown],
+            ).fetchall()
+        )
     names = {c: t.name for c, t in catalog.record_types.items()}
     entries = []
-    for subject_id, kind, name, since, until, records in rows:
-        recs = json.loads(records) if isinstance(records, str) else list(records or [])
+    for subject_id, kind, name, since, until in rows:
+        recs = list(listed.get(subject_id) or [])
         entries.append(
             {
                 "subject": mask(subject_id, kind),

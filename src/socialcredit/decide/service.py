@@ -19,7 +19,7 @@ from socialcredit.catalog.actions import matches, nearest
 from socialcredit.decide.explain import covering, decide, exemptions_for, measure_item, until_rule
 from socialcredit.decide.screenlog import log_screening, new_screen_id
 from socialcredit.derive import Derived, Deriver
-from socialcredit.derive.sql import MEASURE_RECORDS_ON
+from socialcredit.derive.sql import measure_records
 from socialcredit.identity import codes as id_codes
 from socialcredit.identity.bulk import validate_codes
 from socialcredit.ingest.sqlgen import lit
@@ -645,7 +645,7 @@ _STORED_ORDER = {
 def _stored_sql(table: str, where: str) -> str:
     if table == "d_measures":
         return (
-            f"SELECT m.*, ms.records FROM d_measures m LEFT JOIN d_memberships ms ON {MEASURE_RECORDS_ON} "
+            f"SELECT m.*, {measure_records('d_membership_records')} AS records FROM d_measures m "
             f"WHERE {where} ORDER BY {_STORED_ORDER[table]}"
         )
     order = _STORED_ORDER.get(table)

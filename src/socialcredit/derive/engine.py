@@ -16,23 +16,25 @@ import pyarrow as pa
 from socialcredit.calendar import workday_table
 from socialcredit.catalog.models import Catalog
 from socialcredit.derive.sql import (
-    MEASURE_RECORDS_ON,
     Step,
     exemption_types,
     last_reads,
     measure_links,
+    measure_records,
     of_types,
+    records_list,
     role_types,
     steps,
 )
 from socialcredit.ingest.sqlgen import lit
 from socialcredit.settings import today
 from socialcredit.store.duckdb_store import DuckDBStore
+from socialcredit.store.migrations import RECORD_FIELDS
 
 # (``d_measures`` is a view over the memberships, their links and the measures through roles)
-_DERIVED = ("d_memberships", "d_measures_via", "d_exemptions", "d_scores", "d_next")
+_DERIVED = ("d_memberships", "d_membership_records", "d_measures_via", "d_exemptions", "d_scores", "d_next")
 # the relations ``_write`` reads into them
-_WRITTEN_FROM = ("memb_all", "via", "exemptions", "scores", "next_change")
+_WRITTEN_FROM = ("memb_all", "memb_rec_all", "via", "exemptions", "scores", "next_change")
 _CALENDAR = (date(2000, 1, 1), date(2045, 12, 31))
 # string compressions skipped while the derived tables are written: the derived state is
 # rewritten by every derive, and finding an FSST symbol table for its identity codes, record
@@ -249,9 +251,13 @@ class Deriver:
             cur = self.con.execute(sql, [subject_id])
         elif table == "measures":
             sql = f"""
-                SELECT m.*, ms.records FROM measures m LEFT JOIN memb_all ms ON {MEASURE_RECORDS_ON}
+                SELECT m.*, {measure_records("memb_rec_all")} AS records FROM measures m
                 WHERE m.subject_id = ? ORDER BY {order}
             """
+            cur = self.con.execute(sql, [subject_id])
+        elif table == "memb_all":
+            records = records_list("memb_rec_all", "m.subject_id", "m.list")
+            sql = f"SELECT m.*, {records} AS records FROM memb_all m WHERE m.subject_id = ? ORDER BY {order}"
             cur = self.con.execute(sql, [subject_id])
         else:
             cur = self.con.execute(f"SELECT * FROM {table} WHERE subject_id = ? ORDER BY {order}", [subject_id])
@@ -369,8 +375,12 @@ class Deriver:
         subject: a derive for another date with other memoranda in force is a full one)."""
         limit = f"WHERE subject_id IN (SELECT subject_id FROM {scope})" if scope else ""
         self.con.execute(
-            f"INSERT INTO d_memberships SELECT subject_id, subject_kind, list, since, until, published, records "
+            f"INSERT INTO d_memberships SELECT subject_id, subject_kind, list, since, until, published "
             f"FROM memb_all {limit}"
+        )
+        fields = ", ".join(name for name, _ in RECORD_FIELDS)
+        self.con.execute(
+            f"INSERT INTO d_membership_records SELECT subject_id, list, {fields} FROM memb_rec_all {limit}"
         )
         self.con.execute("DELETE FROM d_measure_links")
         links = measure_links(self.catalog, as_of)

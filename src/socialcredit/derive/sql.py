@@ -301,9 +301,24 @@ def detail_types(catalog: Catalog) -> list[str]:
     return sorted(out)
 
 
-# the records behind a measure ``m``: those of the membership ``ms`` it comes from (for a
-# person reached through a role, the organisation's); the same for derived and stored tables
-MEASURE_RECORDS_ON = "ms.subject_id = coalesce(m.via_organisation, m.subject_id) AND ms.list = m.list"
+def records_list(source: str, subject: str, list_: str) -> str:
+    """The records behind the membership of ``subject`` in ``list_`` as one value (a scalar
+    subquery): a list of structs with the fields of ``RECORD_FIELDS``, sorted by the start of
+    the record's window, then by its other fields. ``source`` holds one row per record behind a
+    membership: ``memb_rec_all`` of a derivation, or the stored ``d_membership_records``."""
+    flat = "{'s': r.start, " + ", ".join(f"'{f}': r.{f}" for f, _ in RECORD_FIELDS if f != "start") + "}"
+    unflat = "{" + ", ".join(f"'{f}': x.{'s' if f == 'start' else f}" for f, _ in RECORD_FIELDS) + "}"
+    return (
+        f"(SELECT list_transform(list_sort(list({flat})), lambda x: {unflat}) "
+        f"FROM {source} r WHERE r.subject_id = {subject} AND r.list = {list_})"
+    )
+
+
+def measure_records(source: str) -> str:
+    """The records behind a measure ``m``: those of the membership it comes from (for a person
+    reached through a role, the organisation's), read from ``source`` (see ``records_list``)."""
+    return records_list(source, "coalesce(m.via_organisation, m.subject_id)", "m.list")
+
 
 # the columns of ``rwd`` that later steps read (list windows, repeat offences, consents, roles,
 # exemptions, next-change dates); the amounts, points and publication ends are not among them,
@@ -535,49 +550,34 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
     out.append(windows_union(catalog, None if ended_windows else as_of))
     published_lists = [c for c, lst in catalog.lists.items() if lst.published]
 
-    # the fields of a record behind a membership (as stored, ``RECORD_FIELDS``): its details from
-    # ``rwd r``, then its window (``start``, ``until``)
-    fields = [name for name, _ in RECORD_FIELDS if name not in ("start", "until")]
-    columns = {f: f"r.{f}" for f in fields} | {"type": type_name(catalog, "r.type_no")}
-    details = ", ".join(f"'{f}': {columns[f]}" for f in fields)
-    alone = f"{{{details}, 'start': g.since, 'until': g.until}}"
-    # a record in a membership's list, flat with its window's start first (``s``), so that
-    # sorting the list sorts by start, then record; turned into a record after sorting
-    flat = f"{{'s': w.start, {details}, 'until': w.until}}"
-    unflat = "{" + ", ".join(f"'{f}': x.{f}" for f in fields) + ", 'start': x.s, 'until': x.until}"
     published = ", ".join(lit(c) for c in published_lists) or "NULL"
+    # the list windows in force on the date: one membership per subject and list, one record
+    # row per window (a view, read by both)
+    out.append(Step("win_now", f"SELECT * FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)", view=True))
+    # (memberships and the records behind them are made apart, as they are stored: a list of
+    # records per membership cost a grouping of wide structs and a join per kind of membership;
+    # apart, they took about 5 s instead of about 9 s at 113M events, writes included)
     out.append(
         Step(
             "memb",
             f"""
-            WITH w AS (SELECT * FROM win WHERE start <= {d} AND (until IS NULL OR {d} < until)),
-            g AS (
-                SELECT subject_id, list, min(start) AS since,
-                       CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
-                       count(*) AS n, any_value(create_seq) AS one_seq
-                FROM w GROUP BY subject_id, list
-            ),
-            -- (most memberships rest on one record: they take it as it is, and only the others
-            -- build a list, which keeps that grouping small; a list is sorted after grouping, as
-            -- an ordered aggregate costs three times as much; the grouping carries no string it
-            -- does not need, and a flat struct: memb took 6.0-6.1 s instead of 6.5-6.7 s at
-            -- 113M events)
-            multi AS (
-                SELECT w.subject_id, any_value(w.subject_kind) AS subject_kind, w.list, min(w.start) AS since,
-                       CASE WHEN bool_or(w.until IS NULL) THEN NULL ELSE max(w.until) END AS until,
-                       list_transform(list_sort(list({flat})), lambda x: {unflat}) AS records
-                FROM w SEMI JOIN (SELECT subject_id, list FROM g WHERE n > 1) USING (subject_id, list)
-                JOIN rwd r ON r.create_seq = w.create_seq
-                GROUP BY w.subject_id, w.list
-            )
-            -- (a membership on one record: its window is the membership's since and until; the
-            -- two kinds are made apart and put together, which joins each with its records only)
-            SELECT g.subject_id, r.subject_kind, g.list, g.since, g.until, g.list IN ({published}) AS published,
-                   [{alone}] AS records
-            FROM g JOIN rwd r ON r.create_seq = g.one_seq WHERE g.n = 1
-            UNION ALL
-            SELECT subject_id, subject_kind, list, since, until, list IN ({published}), records FROM multi
+            SELECT subject_id, any_value(subject_kind) AS subject_kind, list, min(start) AS since,
+                   CASE WHEN bool_or(until IS NULL) THEN NULL ELSE max(until) END AS until,
+                   list IN ({published}) AS published
+            FROM win_now GROUP BY subject_id, list
             """,
+        )
+    )
+    # the fields of a record behind a membership (as stored, ``RECORD_FIELDS``): its details from
+    # ``rwd r``, then its window (``start``, ``until``)
+    columns = {f: f"r.{f}" for f, _ in RECORD_FIELDS} | {"type": type_name(catalog, "r.type_no")}
+    columns |= {"start": "w.start", "until": "w.until"}
+    fields = ", ".join(f"{columns[f]} AS {f}" for f, _ in RECORD_FIELDS)
+    out.append(
+        Step(
+            "memb_rec",
+            f"SELECT w.subject_id, w.list, {fields} FROM win_now w JOIN rwd r ON r.create_seq = w.create_seq",
+            view=True,
         )
     )
     if pm is not None:
@@ -601,20 +601,22 @@ def steps(catalog: Catalog, as_of: date, with_history: bool = False, ended_windo
             )
         )
         grade_lists = [(c, lst) for c, lst in catalog.lists.items() if lst.basis == "grade"]
-        grade_parts = [
+        grade_rows = [
             f"SELECT subject_id, 'person' AS subject_kind, {lit(c)} AS list, CAST(NULL AS DATE) AS since, "
-            f"CAST(NULL AS DATE) AS until, {lit(lst.published)} AS published, "
-            f"[{{'record_id': consent_record, 'source': NULL, 'type': {lit(pm.consent_type)}, 'event_id': NULL, "
-            f"'document_no': consent_document, 'decided_on': consent_since, 'start': NULL, 'until': NULL}}] "
-            f"AS records FROM scores WHERE grade = {lit(lst.grade)}"
+            f"CAST(NULL AS DATE) AS until, {lit(lst.published)} AS published FROM scores WHERE grade = {lit(lst.grade)}"
             for c, lst in grade_lists
         ]
-        if grade_parts:
-            out.append(Step("memb_all", "SELECT * FROM memb UNION ALL " + " UNION ALL ".join(grade_parts), view=True))
-        else:
-            out.append(Step("memb_all", "SELECT * FROM memb", view=True))
+        grade_records = [
+            f"SELECT subject_id, {lit(c)} AS list, consent_record AS record_id, NULL AS source, "
+            f"{lit(pm.consent_type)} AS type, NULL AS event_id, consent_document AS document_no, "
+            f"consent_since AS decided_on, NULL AS start, NULL AS until FROM scores WHERE grade = {lit(lst.grade)}"
+            for c, lst in grade_lists
+        ]
+        out.append(Step("memb_all", " UNION ALL ".join(["SELECT * FROM memb", *grade_rows]), view=True))
+        out.append(Step("memb_rec_all", " UNION ALL ".join(["SELECT * FROM memb_rec", *grade_records]), view=True))
     else:
         out.append(Step("memb_all", "SELECT * FROM memb", view=True))
+        out.append(Step("memb_rec_all", "SELECT * FROM memb_rec", view=True))
     out += measure_steps(catalog, as_of)
     return out
 
@@ -751,11 +753,12 @@ def last_reads(plan: list[Step], keep: list[str]) -> dict[int, list[str]]:
 
 
 __all__ = [
-    "MEASURE_RECORDS_ON",
     "Step",
     "exemption_types",
     "last_reads",
     "measure_links",
+    "measure_records",
+    "records_list",
     "role_types",
     "steps",
     "typed_value",

@@ -134,9 +134,8 @@ def _wrong_person(store: DuckDBStore, truth: Path) -> WrongPerson:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE wrongful AS
-        SELECT subject_id, list FROM (
-            SELECT m.subject_id, m.list, unnest(m.records) AS rec FROM memb_all m
-        ) r LEFT JOIN tr ON tr.source = r.rec.source AND tr.event_id = r.rec.record_id
+        SELECT subject_id, list FROM memb_rec_all r
+        LEFT JOIN tr ON tr.source = r.source AND tr.event_id = r.record_id
         GROUP BY subject_id, list
         HAVING bool_and(tr.event_id IS NOT NULL)
         """
@@ -234,11 +233,11 @@ def collect(store: DuckDBStore, as_of: date, truth: Path | None = None, period_s
             store,
             """
             SELECT r.list, json_extract_string(e.attrs, '$.' || a.attr) AS why, count(*)
-            FROM (SELECT list, unnest(records) AS rec FROM memb_all) r
+            FROM memb_rec_all r
             JOIN (SELECT * FROM (VALUES """
             + ", ".join(f"('{k}', '{v}')" for k, v in REASON_ATTRIBUTES.items())
             + """) t(list, attr)) a ON a.list = r.list
-            JOIN events e ON e.source = r.rec.source AND e.event_id = r.rec.record_id AND e.action = 'create'
+            JOIN events e ON e.source = r.source AND e.event_id = r.record_id AND e.action = 'create'
             GROUP BY ALL ORDER BY 3 DESC LIMIT 12
             """,
         )
