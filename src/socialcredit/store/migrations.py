@@ -1,7 +1,8 @@
 """Schema migrations of the store, applied in order; the database records its version.
 
 The SQL is kept to what DuckDB and PostgreSQL both accept, so that the server store can run
-the same list.
+the same list, except for the conversions of migrations 7 and 8, which read DuckDB's list of
+structs (a store created at version 8 has only flat tables).
 """
 
 from __future__ import annotations
