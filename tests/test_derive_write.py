@@ -51,3 +51,37 @@ def test_derived_rows_are_written_without_fsst_and_the_setting_is_put_back(db: P
         summary = deriver.materialize(date(2026, 6, 1), full=True)
         assert summary.mode == "full"
         assert _setting(con) == "chimp"
+
+
+def _kept(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT current_setting('block_allocator_memory')").fetchall()[0][0])
+
+
+def _size(text: str) -> int:
+    """Bytes of a size as DuckDB shows its settings ("953.6 MiB", "0 bytes")."""
+    number, unit = text.split()
+    scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+    return int(float(number) * scale)
+
+
+def test_a_full_derive_keeps_its_blocks_up_to_the_memory_limit_by_default(db: Path) -> None:
+    settings = Settings(db=db, today=date(2026, 6, 1), memory_limit="1GB")
+    with DuckDBStore(db, settings) as store:
+        assert _size(_kept(store.con)) == 0
+        Deriver(store).refresh(["110101199003074514"])  # nothing stored yet: no derive
+        assert _size(_kept(store.con)) == 0
+        Deriver(store).materialize(date(2026, 6, 1), full=True)
+        assert abs(_size(_kept(store.con)) - 10**9) < 2**20
+        # the engine cannot lower it: a later derive asking for less goes on with what is kept
+        store.settings = Settings(db=db, today=date(2026, 6, 1), memory_limit="1GB", block_allocator_memory="100MB")
+        Deriver(store).materialize(date(2026, 6, 1), full=True)
+        assert abs(_size(_kept(store.con)) - 10**9) < 2**20
+
+
+def test_block_allocator_memory_setting_sizes_or_turns_off_what_a_derive_keeps(db: Path) -> None:
+    with DuckDBStore(db, Settings(db=db, today=date(2026, 6, 1), block_allocator_memory="300MB")) as store:
+        Deriver(store).materialize(date(2026, 6, 1), full=True)
+        assert abs(_size(_kept(store.con)) - 300 * 10**6) < 2**20
+    with DuckDBStore(db, Settings(db=db, today=date(2026, 6, 1), block_allocator_memory="0")) as store:
+        Deriver(store).materialize(date(2026, 6, 1), full=True)
+        assert _size(_kept(store.con)) == 0

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         description="Memory the database engine may use before it spills to disk (DuckDB `memory_limit`).",
         examples=["1GB", "4GB"],
     )
+    block_allocator_memory: str | None = Field(
+        default=None,
+        description="Memory a full derive lets the database engine keep for the blocks it allocates "
+        "(DuckDB `block_allocator_memory`), so that the blocks one step frees are reused by the next "
+        "instead of being returned to the system and requested again. Empty means the memory limit; "
+        "`0` leaves the engine's default. The process keeps that memory until it exits.",
+        examples=["12GB", "0"],
+    )
     threads: int = Field(
         default=0,
         ge=0,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from socialcredit.calendar import workday_table
@@ -131,6 +132,22 @@ class Deriver:
             yield
         finally:
             self.con.execute(f"SET disabled_compression_methods = {lit(str(before))}")
+
+    def _keep_blocks(self) -> None:
+        """Let the engine keep the blocks a full derive allocates (``block_allocator_memory``,
+        see docs/settings.md): its steps make and drop large temporary tables, and the blocks
+        one frees are then reused by the next instead of being returned to the system and
+        faulted in again. The engine refuses to lower the value once set: a process that has
+        already kept as much or more goes on with it."""
+        settings = self.store.settings
+        size = settings.block_allocator_memory or settings.memory_limit
+        if size.strip() == "0":
+            return
+        try:
+            self.con.execute(f"SET block_allocator_memory = {lit(size)}")
+        except duckdb.InvalidInputException as exc:
+            if "cannot be reduced" not in str(exc):
+                raise
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cur = self.con.execute(sql, params or [])
@@ -348,6 +365,8 @@ class Deriver:
         their stored rows in one transaction."""
         started = datetime.now(UTC)
         with self.store.write_lock:
+            if scope is None:
+                self._keep_blocks()
             mark = self._events(as_of, None, "scope_in" if scope else None)
             plan = steps(self.catalog, as_of) + next_change_steps(self.catalog, as_of)
             self._run(plan, keep=list(_WRITTEN_FROM))
@@ -439,8 +458,10 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
     union = " UNION ALL ".join(parts)
     roles = role_types(catalog)
     own = Step("own", f"SELECT subject_id, min(day) AS day FROM ({union}) WHERE day > {d} GROUP BY subject_id")
+    # (``next_change`` is a view: only the write reads it, and it is made as it is written,
+    # 0.1-0.2 s less at 113M events than a table made and then copied)
     if not roles:
-        return [own, Step("next_change", "SELECT subject_id, day AS next_change FROM own")]
+        return [own, Step("next_change", "SELECT subject_id, day AS next_change FROM own", view=True)]
     # a person's own first day, or an earlier one of an organisation in which they hold a role
     # (the few persons with roles are grouped apart and joined, not every subject regrouped)
     return [
@@ -456,6 +477,7 @@ def next_change_steps(catalog: Catalog, as_of: date) -> list[Step]:
                 GROUP BY 1
             ) v USING (subject_id)
             """,
+            view=True,
         ),
     ]
 

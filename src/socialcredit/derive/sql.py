@@ -129,8 +129,16 @@ def records_step(
     """One row per record: its create joined with its follow-ups, attributes amended (corrections
     in log order, then the latest extension). With ``types``, only the records of those types
     (and only their follow-ups are joined); with ``subjects`` (a relation with one row per
-    ``subject_id`` and an integer ``subject_key`` unique to it), only the records of those
-    subjects, with their key."""
+    ``subject_id``, an integer ``subject_key`` unique to it and ``subject_hash``, the code's
+    ``hash``), only the records of those subjects, with their key.
+
+    The subjects are joined on the code's hash as well as on the code. Joined on the code
+    alone, DuckDB pushes a Bloom filter of the subjects into the scan of the log, which then
+    hashes the code of every create it reads: at 113M events, with 3M consented subjects, that
+    scan cost 6.6 CPU-s where the scan without the filter and the larger join after it cost
+    3.8 and 4.8 CPU-s instead of 6.6 and 3.8 (``pts`` 7.9-8.2 s instead of 8.7-8.9 s). The
+    hash is an expression, so no filter is pushed; the code stays a join key, so a hash shared
+    by two codes changes nothing."""
     merged = (
         "CASE WHEN f.corrections IS NULL OR len(f.corrections) = 0 THEN c.attrs "
         "ELSE list_reduce(list_concat([coalesce(c.attrs, '{}')], f.corrections), "
@@ -153,7 +161,9 @@ def records_step(
         only = f"JOIN (VALUES {values}) AS only_(type) ON only_.type = c.type"
     key = ""
     if subjects is not None:
-        only += f" JOIN {subjects} only_s ON only_s.subject_id = c.subject_id"
+        only += (
+            f" JOIN {subjects} only_s ON only_s.subject_hash = hash(c.subject_id) AND only_s.subject_id = c.subject_id"
+        )
         key = ", only_s.subject_key"
     return Step(
         "rec2",
@@ -373,13 +383,14 @@ def points_step(catalog: Catalog, as_of: date) -> Step:
     """``pts``: per subject with a consent in force (``consent``), the sum of the points in force
     on ``as_of`` and the first day after it on which a point record stops counting, in one pass
     over the point records. Points make nothing but a score, and a score exists only under a
-    consent: the records of other subjects are skipped when the log is read (about half the
-    point records of the synthetic city), and their expiry is no change to catch up on.
+    consent: the records of other subjects are dropped by the join with the consents, before
+    their follow-ups are joined (about half the point records of the synthetic city), and their
+    expiry is no change to catch up on.
 
     The records are grouped by their subject's consent (``consent_seq``, one integer per
     subject), not by the identity code: grouping on an integer costs less than half as much."""
     d = _d(as_of)
-    subjects = "(SELECT subject_id, consent_seq AS subject_key FROM consent)"
+    subjects = "(SELECT subject_id, consent_seq AS subject_key, hash(subject_id) AS subject_hash FROM consent)"
     return Step(
         "pts",
         f"""
