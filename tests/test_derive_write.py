@@ -1,5 +1,6 @@
 """Writing the derived tables: the costly string compressions are skipped while they are
-written, and the database's own setting is put back afterwards."""
+written, and the database's own setting is put back afterwards; a full derive keeps the memory
+blocks it allocates, as much as the settings say."""
 
 from __future__ import annotations
 
